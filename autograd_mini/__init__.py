@@ -1,0 +1,36 @@
+"""autograd_mini: reverse-mode automatic differentiation for NumPy that shows its work.
+
+    import autograd_mini as am
+    w = am.tensor(np.zeros((3, 1)), requires_grad=True, name="w")
+    loss = ((X @ w - y) ** 2).mean()
+    loss.backward()          # w.grad == 2/N · Xᵀ(X·w − y)
+"""
+
+from .functional import grad, hessian, jacobian, value_and_grad
+from .functions import (abs, clip, concatenate, dot, exp, log, log_softmax, logsumexp,
+                        matmul, max, maximum, mean, min, minimum, relu, sigmoid, softmax,
+                        sqrt, stack, sum, tanh, where)
+from .gradcheck import GradcheckError, gradcheck
+from .losses import mse_loss
+from .mode import enable_grad, no_grad
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+
+def tensor(data: object, requires_grad: bool = False, dtype: object = None,
+           name: str | None = None) -> Tensor:
+    """Make a Tensor from numbers, nested lists or an ndarray (not copied).
+
+    float64 by default for Python floats; float32 data stays float32; integer or bool data
+    with requires_grad=True becomes float64.
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+__all__ = [
+    "Tensor", "tensor", "grad", "value_and_grad", "jacobian", "hessian", "no_grad",
+    "enable_grad", "gradcheck", "GradcheckError", "mse_loss", "abs", "clip", "concatenate",
+    "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where",
+]

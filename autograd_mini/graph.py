@@ -1,0 +1,86 @@
+"""The recorded graph: a Node per op application, and the one deterministic toposort.
+
+A graph vertex is either a leaf Tensor (data the user made) or a Node (the op that made an
+intermediate tensor). A Node keeps the structure (op, ordered inputs, params, output shape,
+dtype and name) for as long as anything refers to it, so drawing and explaining still work
+after backward; the arrays it saved for its VJP are dropped by `free()`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from .ops import Op
+
+
+class Node:
+    """One application of an op: y = op(*inputs, **params)."""
+
+    __slots__ = ("op", "inputs", "params", "saved", "saved_out", "shape", "dtype", "name",
+                 "requires_grad", "out_ref", "freed", "versions", "trace", "__weakref__")
+
+    def __init__(self, op: Op, inputs: tuple[Any, ...], params: dict[str, Any],
+                 saved: tuple[Any, ...] | None, saved_out: np.ndarray | None,
+                 out: np.ndarray) -> None:
+        self.op = op
+        self.inputs = inputs  # vertices: leaf Tensors or Nodes, in operand order
+        self.params = params
+        self.saved = saved  # the input arrays the VJP reads, or None if it reads only shapes
+        self.saved_out = saved_out
+        self.shape: tuple[int, ...] = out.shape
+        self.dtype = out.dtype
+        self.name: str | None = None
+        self.requires_grad = True
+        self.out_ref: weakref.ref[Any] | None = None  # the output Tensor, while the user has it
+        self.freed = False
+        self.versions: tuple[int, ...] | None = None  # leaf inputs' versions when saved
+        self.trace: str | None = None  # where the op was created (anomaly mode only)
+
+    @property
+    def is_leaf(self) -> bool:
+        return False
+
+    @property
+    def label(self) -> str:
+        """The op's display label, e.g. 'pow 2' or 'sum axis=0'."""
+        return self.op.label(**self.params)
+
+    def free(self) -> None:
+        """Drop the arrays saved for backward; keep the structure for drawing and explaining."""
+        self.saved = None
+        self.saved_out = None
+        self.freed = True
+
+    def __repr__(self) -> str:
+        return f"<Node {self.label} {self.shape}>"
+
+
+def parents(vertex: Any) -> tuple[Any, ...]:
+    """The vertices a vertex was computed from (none for a leaf Tensor)."""
+    return vertex.inputs if isinstance(vertex, Node) else ()
+
+
+def toposort(root: Any, *, only_requires_grad: bool = True) -> list[Any]:
+    """Vertices reachable from `root`, inputs before outputs, in a stable order.
+
+    Iterative depth-first post-order (no recursion, so million-op chains are fine), visiting
+    inputs in operand order, so the same graph always gives the same list.
+    """
+    order: list[Any] = []
+    seen: set[int] = {id(root)}
+    stack: list[tuple[Any, Iterator[Any]]] = [(root, iter(parents(root)))]
+    while stack:
+        vertex, rest = stack[-1]
+        for p in rest:
+            if id(p) not in seen and (p.requires_grad or not only_requires_grad):
+                seen.add(id(p))
+                stack.append((p, iter(parents(p))))
+                break
+        else:
+            stack.pop()
+            order.append(vertex)
+    return order

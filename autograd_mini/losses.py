@@ -1,0 +1,30 @@
+"""Loss functions, built from primitive ops so the graph and the explanation show their parts."""
+
+from __future__ import annotations
+
+from .tensor import ArrayLike, Tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def mse_loss(pred: Tensor, target: ArrayLike, reduction: str = "mean") -> Tensor:
+    """Mean squared error: mean((pred − target)²); its gradient is 2/N·(pred − target).
+
+    `reduction` is "mean" (default), "sum" or "none" (the element-wise squares).
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"mse_loss: unknown reduction {reduction!r}; use one of "
+                         f"{', '.join(map(repr, REDUCTIONS))}")
+    pred_shape = getattr(pred, "shape", ())
+    target_shape = getattr(target, "shape", pred_shape)
+    if tuple(target_shape) != tuple(pred_shape):
+        # (100,) against (100, 1) would broadcast to (100, 100): a silently wrong loss.
+        raise ValueError(f"mse_loss: pred has shape {pred_shape} but target has shape "
+                         f"{tuple(target_shape)}; they must match. Reshape one of them "
+                         "(e.g. target.reshape(pred.shape)).")
+    sq = (pred - target) ** 2
+    if reduction == "mean":
+        return sq.mean()
+    if reduction == "sum":
+        return sq.sum()
+    return sq

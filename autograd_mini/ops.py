@@ -1,0 +1,385 @@
+"""The op table: every differentiable op, defined once.
+
+Each `Op` record holds the forward function (NumPy arrays in, array out), one VJP rule per
+input, the label the graph shows, and the symbolic forms the explainer prints. The engine,
+the visualizer and the explainer read only these records; adding an op touches nothing else.
+
+A VJP rule is `rule(g, *xs, out=out, **params)` returning ∂L/∂xᵢ for its input, where g is
+∂L/∂out. It is written against the interface ndarrays and Tensors share (operators, `.T`,
+`.sum(axis, keepdims)`, `.reshape`, `.transpose`) plus `call`, so the same rule runs on
+arrays (plain backward) and on Tensors (`create_graph=True`, higher derivatives). Inputs an
+op does not save arrive as shape-only stand-ins (anything with `.shape`). Broadcasting is
+undone by the engine after the rule (`sum_to_shape`), so element-wise rules ignore shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .shapes import broadcast_problem, broadcast_to, is_tensor, keepdims_shape, normalize_axis
+
+Rule = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One differentiable primitive: forward, VJPs, graph label and symbolic formulas.
+
+    `expr` is the forward in the inputs' names ("{0} · {1}"); `formulas[i]` is the VJP for
+    input i in terms of {g} (the upstream gradient), {0}, {1}..., {out} and the params;
+    `why` is the one-line reason the explainer gives for the rule.
+    """
+
+    name: str
+    forward: Callable[..., np.ndarray]
+    vjps: tuple[Rule, ...]
+    label: Callable[..., str]
+    expr: str
+    formulas: tuple[str, ...]
+    why: str = ""
+    save_inputs: bool = True
+    save_out: bool = False
+    variadic: bool = False
+    shape_error: Callable[..., str | None] | None = None
+
+
+OPS: dict[str, Op] = {}
+
+
+def defop(name: str, forward: Callable[..., np.ndarray], vjps: tuple[Rule, ...], *,
+          expr: str, formulas: tuple[str, ...], label: Callable[..., str] | None = None,
+          **options: Any) -> Op:
+    """Register an op under `name`; the label defaults to the name."""
+    op = Op(name, forward, vjps, label or (lambda **_: name), expr, formulas, **options)
+    OPS[name] = op
+    return op
+
+
+def value(x: Any) -> Any:
+    """The array behind a Tensor (or the array itself): for masks, which are constants."""
+    return x.data if is_tensor(x) else x
+
+
+def call(name: str, *xs: Any, **params: Any) -> Any:
+    """Apply op `name` inside a rule: NumPy on arrays, a recorded op when given Tensors."""
+    for x in xs:
+        if is_tensor(x):
+            return x._record(OPS[name], *xs, **params)
+    return OPS[name].forward(*xs, **params)
+
+
+def _as(mask: np.ndarray, g: Any) -> np.ndarray:
+    """A 0/1 mask in g's float dtype, so float32 gradients stay float32."""
+    return np.asarray(mask, dtype=g.dtype if np.issubdtype(g.dtype, np.floating) else np.float64)
+
+
+def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """Put back the axes a reduction removed, then broadcast g to the input's `shape`."""
+    if not keepdims:
+        g = g.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
+    return broadcast_to(g, shape)
+
+
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    return int(np.prod([shape[a] for a in normalize_axis(axis, len(shape))], dtype=np.int64))
+
+
+def _binary_shape_error(a: Any, b: Any, **_: Any) -> str | None:
+    return broadcast_problem(np.shape(a), np.shape(b))
+
+
+# ---- element-wise arithmetic --------------------------------------------------------------
+
+defop("add", np.add, (lambda g, a, b, out: g, lambda g, a, b, out: g),
+      expr="{0} + {1}", formulas=("{g}", "{g}"), save_inputs=False,
+      why="addition passes the gradient through unchanged to both sides",
+      shape_error=_binary_shape_error)
+
+defop("sub", np.subtract, (lambda g, a, b, out: g, lambda g, a, b, out: -g),
+      expr="{0} − {1}", formulas=("{g}", "−{g}"), save_inputs=False,
+      why="subtraction passes the gradient to the left side and its negative to the right",
+      shape_error=_binary_shape_error)
+
+defop("mul", np.multiply, (lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
+      expr="{0} ⊙ {1}", formulas=("{g} ⊙ {1}", "{g} ⊙ {0}"),
+      why="each factor's gradient is the upstream gradient times the other factor",
+      shape_error=_binary_shape_error)
+
+defop("div", np.divide,
+      (lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
+      expr="{0} / {1}", formulas=("{g} / {1}", "−{g} ⊙ {0} / {1}²"), save_out=True,
+      why="d(a/b) = da/b − a·db/b²", shape_error=_binary_shape_error)
+
+defop("neg", np.negative, (lambda g, x, out: -g,),
+      expr="−{0}", formulas=("−{g}",), save_inputs=False, why="negation flips the sign")
+
+defop("pow", lambda x, p: np.power(x, p),
+      (lambda g, x, out, p: g * (p * x ** (p - 1)),),
+      label=lambda p: f"pow {p:g}", expr="{0}^{p}", formulas=("{p} ⊙ {0}^({p}−1) ⊙ {g}",),
+      why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹")
+
+defop("power", np.power,
+      (lambda g, a, b, out: g * (b * a ** (b - 1)),
+       lambda g, a, b, out: g * (call("log", a) * out)),
+      expr="{0}^{1}", formulas=("{g} ⊙ {1} ⊙ {0}^({1}−1)", "{g} ⊙ log({0}) ⊙ {0}^{1}"),
+      save_out=True, why="d(aᵇ) = b·aᵇ⁻¹·da + log(a)·aᵇ·db", shape_error=_binary_shape_error)
+
+# ---- element-wise functions ---------------------------------------------------------------
+
+defop("exp", np.exp, (lambda g, x, out: g * out,),
+      expr="exp({0})", formulas=("{g} ⊙ exp({0})",), save_inputs=False, save_out=True,
+      why="exp is its own derivative")
+
+defop("log", np.log, (lambda g, x, out: g / x,),
+      expr="log({0})", formulas=("{g} / {0}",), why="d log(x)/dx = 1/x")
+
+defop("sqrt", np.sqrt, (lambda g, x, out: g / (2 * out),),
+      expr="√{0}", formulas=("{g} / (2 √{0})",), save_inputs=False, save_out=True,
+      why="d√x/dx = 1/(2√x)")
+
+defop("tanh", np.tanh, (lambda g, x, out: g * (1 - out * out),),
+      expr="tanh({0})", formulas=("{g} ⊙ (1 − tanh²({0}))",), save_inputs=False, save_out=True,
+      why="d tanh(x)/dx = 1 − tanh²(x)")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp(-|x|) never overflows, so ±1000 gives exactly 1 and 0 without warnings.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+defop("sigmoid", _sigmoid, (lambda g, x, out: g * (out * (1 - out)),),
+      expr="σ({0})", formulas=("{g} ⊙ σ({0}) ⊙ (1 − σ({0}))",), save_inputs=False,
+      save_out=True, why="dσ(x)/dx = σ(x)(1 − σ(x))")
+
+defop("relu", lambda x: np.maximum(x, 0), (lambda g, x, out: g * _as(value(x) > 0, g),),
+      expr="relu({0})", formulas=("{g} ⊙ [{0} > 0]",),
+      why="relu passes the gradient where its input is positive (0 at exactly 0)")
+
+defop("abs", np.abs, (lambda g, x, out: g * _as(np.sign(value(x)), g),),
+      expr="|{0}|", formulas=("{g} ⊙ sign({0})",), why="d|x|/dx = sign(x) (0 at exactly 0)")
+
+
+def _clip_mask(x: Any, lo: Any, hi: Any) -> np.ndarray:
+    v = value(x)
+    keep = np.ones(np.shape(v), dtype=bool)
+    if lo is not None:
+        keep &= v >= lo
+    if hi is not None:
+        keep &= v <= hi
+    return keep
+
+
+defop("clip", lambda x, lo, hi: np.clip(x, lo, hi),
+      (lambda g, x, out, lo, hi: g * _as(_clip_mask(x, lo, hi), g),),
+      label=lambda lo, hi: f"clip [{lo}, {hi}]", expr="clip({0}, {lo}, {hi})",
+      formulas=("{g} ⊙ [{lo} ≤ {0} ≤ {hi}]",),
+      why="clip passes the gradient where the input lies inside the bounds")
+
+
+def _maximum_share(a: Any, b: Any, g: Any) -> np.ndarray:
+    # Ties split the gradient evenly, so the two shares always add up to g.
+    va, vb = value(a), value(b)
+    return _as((va > vb) + 0.5 * (va == vb), g)
+
+
+defop("maximum", np.maximum,
+      (lambda g, a, b, out: g * _maximum_share(a, b, g),
+       lambda g, a, b, out: g * (1 - _maximum_share(a, b, g))),
+      expr="max({0}, {1})", formulas=("{g} ⊙ [{0} > {1}]", "{g} ⊙ [{1} > {0}]"),
+      why="the gradient goes to the larger input; ties split it evenly",
+      shape_error=_binary_shape_error)
+
+defop("minimum", np.minimum,
+      (lambda g, a, b, out: g * _maximum_share(b, a, g),
+       lambda g, a, b, out: g * (1 - _maximum_share(b, a, g))),
+      expr="min({0}, {1})", formulas=("{g} ⊙ [{0} < {1}]", "{g} ⊙ [{1} < {0}]"),
+      why="the gradient goes to the smaller input; ties split it evenly",
+      shape_error=_binary_shape_error)
+
+defop("where", lambda a, b, cond: np.where(cond, a, b),
+      (lambda g, a, b, out, cond: g * _as(cond, g),
+       lambda g, a, b, out, cond: g * _as(~cond, g)),
+      expr="where(cond, {0}, {1})", formulas=("{g} ⊙ cond", "{g} ⊙ ¬cond"), save_inputs=False,
+      why="each branch gets the gradient where it was chosen",
+      shape_error=lambda a, b, cond: broadcast_problem(np.shape(a), np.shape(b), np.shape(cond)))
+
+# ---- linear algebra -----------------------------------------------------------------------
+
+
+def _mT(x: Any) -> Any:
+    """Swap the last two axes (the matrix transpose of a batch)."""
+    n = x.ndim
+    return x.transpose(*range(n - 2), n - 1, n - 2)
+
+
+def _matmul_grads(g: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    # Treat 1-D operands as a row (a) or a column (b), as NumPy does, then drop that axis.
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    g2 = g
+    if b.ndim == 1:
+        g2 = g2.reshape(g2.shape + (1,))
+    if a.ndim == 1:
+        g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:])
+    return g2, a2, b2
+
+
+def _matmul_vjp_a(g: Any, a: Any, b: Any, out: Any) -> Any:
+    g2, _, b2 = _matmul_grads(g, a, b)
+    ga = g2 @ _mT(b2)
+    return ga.reshape(ga.shape[:-2] + ga.shape[-1:]) if a.ndim == 1 else ga
+
+
+def _matmul_vjp_b(g: Any, a: Any, b: Any, out: Any) -> Any:
+    g2, a2, _ = _matmul_grads(g, a, b)
+    gb = _mT(a2) @ g2
+    return gb.reshape(gb.shape[:-1]) if b.ndim == 1 else gb
+
+
+def _matmul_shape_error(a: Any, b: Any) -> str | None:
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) == 0 or len(sb) == 0:
+        return "matmul needs at least one dimension on each side; use * for scalars"
+    inner_a, inner_b = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if inner_a != inner_b:
+        return (f"inner dimensions {inner_a} and {inner_b} differ "
+                "(the left's last axis must equal the right's second-to-last)")
+    return broadcast_problem(sa[:-2], sb[:-2])
+
+
+defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
+      expr="{0} · {1}", formulas=("{g} · {1}ᵀ", "{0}ᵀ · {g}"),
+      why="∂(A·B)/∂B contracts the upstream gradient with Aᵀ: the only product that gives "
+          "B's shape", shape_error=_matmul_shape_error)
+
+# ---- reductions ---------------------------------------------------------------------------
+
+defop("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+      (lambda g, x, out, axis, keepdims: _expand(g, x.shape, axis, keepdims),),
+      label=lambda axis, keepdims: "sum" if axis is None else f"sum axis={axis}",
+      expr="Σ {0}", formulas=("broadcast({g})",), save_inputs=False,
+      why="every summed element gets the upstream gradient once")
+
+defop("mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
+      (lambda g, x, out, axis, keepdims: _expand(g / _count(x.shape, axis), x.shape, axis,
+                                                 keepdims),),
+      label=lambda axis, keepdims: "mean" if axis is None else f"mean axis={axis}",
+      expr="mean({0})", formulas=("broadcast({g}) / N",), save_inputs=False,
+      why="the mean is the sum divided by N, so each element gets 1/N of the gradient")
+
+
+def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
+    # Ties share the gradient evenly (each of k tied entries gets g/k): deterministic and
+    # the shares add up to g.
+    shape = np.shape(value(x))
+    o = value(out)
+    if not keepdims:
+        o = o.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
+    hit = value(x) == o
+    share = hit / hit.sum(axis=axis, keepdims=True)
+    return _expand(g, shape, axis, keepdims) * _as(share, g)
+
+
+for _name, _fn in (("max", np.max), ("min", np.min)):
+    defop(_name, (lambda f: lambda x, axis, keepdims: f(x, axis=axis, keepdims=keepdims))(_fn),
+          (_extreme_vjp,), save_out=True,
+          label=(lambda n: lambda axis, keepdims: n if axis is None else f"{n} axis={axis}")(_name),
+          expr=_name + "({0})", formulas=("{g} ⊙ [{0} = " + _name + "] / #ties",),
+          why=f"only the {_name}imal entries get the gradient; ties share it evenly")
+
+
+def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    # Shift by the max so exp never overflows; an all -inf slice keeps its -inf.
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=normalize_axis(axis, x.ndim))
+
+
+def _logsumexp_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
+    shape = x.shape
+    o = out if keepdims else out.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
+    return _expand(g, shape, axis, keepdims) * call("exp", x - o)
+
+
+defop("logsumexp", _logsumexp, (_logsumexp_vjp,), save_out=True,
+      label=lambda axis, keepdims: "logsumexp" if axis is None else f"logsumexp axis={axis}",
+      expr="logΣexp({0})", formulas=("{g} ⊙ softmax({0})",),
+      why="the derivative of log Σ exp is the softmax")
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+defop("softmax", _softmax,
+      (lambda g, x, out, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
+      label=lambda axis: f"softmax axis={axis}", expr="softmax({0})",
+      formulas=("s ⊙ ({g} − Σ({g} ⊙ s))",), save_inputs=False, save_out=True,
+      why="softmax's Jacobian is diag(s) − s·sᵀ")
+
+defop("log_softmax", lambda x, axis: x - _logsumexp(x, axis, True),
+      (lambda g, x, out, axis: g - call("exp", out) * g.sum(axis=axis, keepdims=True),),
+      label=lambda axis: f"log_softmax axis={axis}", expr="log_softmax({0})",
+      formulas=("{g} − softmax({0}) ⊙ Σ{g}",), save_inputs=False, save_out=True,
+      why="log_softmax(x) = x − logsumexp(x), whose derivative is the softmax")
+
+# ---- shape ops ----------------------------------------------------------------------------
+
+defop("reshape", lambda x, shape: np.reshape(x, shape),
+      (lambda g, x, out, shape: g.reshape(x.shape),),
+      label=lambda shape: f"reshape {shape}", expr="reshape({0})",
+      formulas=("reshape({g})",), save_inputs=False,
+      why="reshaping moves no values, so the gradient is reshaped back")
+
+
+def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argsort(axes))
+
+
+defop("transpose", lambda x, axes: np.transpose(x, axes),
+      (lambda g, x, out, axes: g.transpose(*_inverse(axes)),),
+      label=lambda axes: "transpose" if axes == tuple(range(len(axes)))[::-1]
+      else f"transpose {axes}", expr="{0}ᵀ", formulas=("{g}ᵀ",), save_inputs=False,
+      why="transposing moves values, so the gradient is transposed back")
+
+defop("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+      (lambda g, x, out, shape: g,),  # the engine sums g back to x's shape
+      label=lambda shape: f"broadcast {shape}", expr="broadcast({0})",
+      formulas=("Σ_broadcast {g}",), save_inputs=False,
+      why="a value copied to many places collects the gradient from all of them")
+
+
+def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    z = np.zeros(shape, dtype=g.dtype)
+    np.add.at(z, index, g)  # add.at, not z[index] += g: repeated indices must accumulate
+    return z
+
+
+defop("getitem", lambda x, index: x[index],
+      (lambda g, x, out, index: call("scatter", g, index=index, shape=x.shape),),
+      label=lambda index: "getitem", expr="{0}[i]", formulas=("scatter({g})",),
+      save_inputs=False,
+      why="indexing picks values, so the gradient is scattered back (repeats add up)")
+
+defop("scatter", _scatter, (lambda g, x, out, index, shape: g[index],),
+      label=lambda index, shape: "scatter", expr="scatter({0})", formulas=("{g}[i]",),
+      save_inputs=False, why="scattering's adjoint gathers the same positions")
+
+
+def _concat_vjp(g: Any, *xs: Any, out: Any, axis: int, i: int) -> Any:
+    start = sum(x.shape[axis] for x in xs[:i])
+    index = (slice(None),) * (axis % g.ndim) + (slice(start, start + xs[i].shape[axis]),)
+    return g[index]
+
+
+defop("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), (_concat_vjp,),
+      label=lambda axis: f"concatenate axis={axis}", expr="[{0}, …]",
+      formulas=("{g}[slice i]",), save_inputs=False, variadic=True,
+      why="each piece gets back the slice of the gradient where it was placed")

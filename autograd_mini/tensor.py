@@ -1,0 +1,420 @@
+"""Tensor: an ndarray that records the ops applied to it, so gradients can flow back."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import engine
+from .graph import Node
+from .mode import MODE, enable_grad
+from .ops import OPS, Op
+from .shapes import normalize_axis
+
+ArrayLike = Any
+Axis = int | tuple[int, ...] | None
+
+
+def _as_array(data: ArrayLike, dtype: Any, requires_grad: bool) -> np.ndarray:
+    """Validate and convert user data; integers and bools that need gradients become float64."""
+    if isinstance(data, Tensor):
+        data = data._data
+    if data is None:
+        raise TypeError("am.tensor(None): expected numbers, a (nested) list of numbers or an "
+                        "ndarray")
+    try:
+        arr = np.asarray(data, dtype=dtype)
+    except ValueError as e:
+        raise ValueError(f"am.tensor: could not make an array of {type(data).__name__} data "
+                         f"({e}). Lists must be rectangular (every row the same length) and "
+                         "hold numbers only.") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"am.tensor: data of dtype {arr.dtype} is not numeric; gradients need "
+                        "numbers (bool, int or float). Convert strings or objects first, e.g. "
+                        "np.asarray(data, dtype=float).")
+    if requires_grad and arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)  # a gradient of integers would be meaningless
+    return arr
+
+
+def _vertex(t: Tensor) -> Any:
+    return t._node if t._node is not None else t
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    `t.grad` holds ∂L/∂t after `L.backward()` for leaves created with requires_grad=True.
+    """
+
+    __slots__ = ("_data", "grad", "requires_grad", "_name", "_node", "_version", "__weakref__")
+    __array_ufunc__ = None  # make NumPy hand `ndarray + Tensor` to Tensor.__radd__
+    __hash__ = object.__hash__  # hashable by identity even though == is element-wise
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self._data = _as_array(data, dtype, requires_grad)
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._name = name
+        self._node: Node | None = None
+        self._version = 0
+
+    @classmethod
+    def _make(cls, data: np.ndarray, node: Node | None) -> Tensor:
+        """Wrap an op's output without validation (the hot path)."""
+        t = object.__new__(cls)
+        t._data = data
+        t.grad = None
+        t.requires_grad = node is not None
+        t._name = None
+        t._node = node
+        t._version = 0
+        return t
+
+    @classmethod
+    def _record(cls, op: Op, *args: Any, **params: Any) -> Tensor:
+        """Run `op` forward on the arrays behind `args`; record a Node if a gradient can flow."""
+        xs = [a._data if isinstance(a, Tensor) else a for a in args]
+        try:
+            out = op.forward(*xs, **params)
+        except ValueError as e:
+            raise ValueError(_forward_error(op, args, xs, params, e)) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if not MODE.grad_enabled or not any(
+                isinstance(a, Tensor) and a.requires_grad for a in args):
+            return cls._make(out, None)
+        inputs = tuple(_vertex(a) if isinstance(a, Tensor) else cls._make(np.asarray(a), None)
+                       for a in args)
+        node = Node(op, inputs, params, tuple(xs) if op.save_inputs else None,
+                    out if op.save_out else None, out)
+        if op.save_inputs:
+            node.versions = tuple(getattr(v, "_version", 0) for v in inputs)
+        t = cls._make(out, node)
+        node.out_ref = weakref.ref(t)
+        return t
+
+    # ---- attributes ---------------------------------------------------------------------
+
+    @property
+    def data(self) -> np.ndarray:
+        """The values (an ndarray). Assigning to it counts as an in-place change."""
+        return self._data
+
+    @data.setter
+    def data(self, value: ArrayLike) -> None:
+        self._data = np.asarray(value._data if isinstance(value, Tensor) else value)
+        self._version += 1
+
+    @property
+    def name(self) -> str | None:
+        return self._node.name if self._node is not None else self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        if self._node is not None:
+            self._node.name = value
+        else:
+            self._name = value
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def size(self) -> int:
+        return self._data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors the user created (not produced by a recorded op)."""
+        return self._node is None
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that produced this tensor, None for a leaf."""
+        return self._node.op.name if self._node is not None else None
+
+    @property
+    def label(self) -> str:
+        return self._node.label if self._node is not None else "leaf"
+
+    def numpy(self) -> np.ndarray:
+        """The values as an ndarray (shared, not copied)."""
+        return self._data
+
+    def item(self) -> float:
+        """The single value of a one-element tensor, as a Python number."""
+        if self._data.size != 1:
+            raise ValueError(f"item() needs a tensor with exactly one element; this one has "
+                             f"shape {self.shape}. Index it or reduce it (e.g. .sum()) first.")
+        return self._data.item()  # type: ignore[no-any-return]
+
+    def detach(self) -> Tensor:
+        """The same values as a constant: no gradient flows through the result."""
+        return Tensor._make(self._data, None)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=20)
+        extra = ""
+        if self.name:
+            extra += f", name={self.name!r}"
+        if self._node is not None:
+            extra += f", op={self._node.label!r}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.dtype != np.float64:
+            extra += f", dtype={self.dtype}"
+        return f"tensor({body}{extra})"
+
+    # ---- backward -----------------------------------------------------------------------
+
+    def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate ∂self/∂leaf into `leaf.grad` for every leaf that requires grad.
+
+        A non-scalar tensor needs `grad` (∂L/∂self, same shape): backward then computes the
+        vector-Jacobian product gradᵀ·∂self/∂leaf.
+        """
+        for leaf, g in _gradients(self, grad, retain_graph, create_graph).items():
+            g = np.array(g._data if isinstance(g, Tensor) else g, dtype=leaf.dtype)  # a copy
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+    # ---- operators ----------------------------------------------------------------------
+
+    def __add__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["add"], self, other)
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["add"], other, self)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["sub"], self, other)
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["sub"], other, self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["mul"], self, other)
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["mul"], other, self)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["div"], self, other)
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["div"], other, self)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["matmul"], self, other)
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["matmul"], other, self)
+
+    def __pow__(self, other: ArrayLike) -> Tensor:
+        if isinstance(other, (int, float, np.number)) and not isinstance(other, bool):
+            return Tensor._record(OPS["pow"], self, p=other)
+        return Tensor._record(OPS["power"], self, other)
+
+    def __rpow__(self, other: ArrayLike) -> Tensor:
+        return Tensor._record(OPS["power"], other, self)
+
+    def __neg__(self) -> Tensor:
+        return Tensor._record(OPS["neg"], self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    # Comparisons give plain boolean arrays: they have no gradient.
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._data == _value(other)
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self._data != _value(other)
+
+    def __lt__(self, other: ArrayLike) -> np.ndarray:
+        return self._data < _value(other)
+
+    def __le__(self, other: ArrayLike) -> np.ndarray:
+        return self._data <= _value(other)
+
+    def __gt__(self, other: ArrayLike) -> np.ndarray:
+        return self._data > _value(other)
+
+    def __ge__(self, other: ArrayLike) -> np.ndarray:
+        return self._data >= _value(other)
+
+    # ---- methods ------------------------------------------------------------------------
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (all axes reversed, as in NumPy)."""
+        return self.transpose()
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """Permute the axes; no arguments reverses them."""
+        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+            axes = tuple(axes[0])  # type: ignore[arg-type]
+        perm = tuple(range(self.ndim))[::-1] if not axes else \
+            tuple(int(a) % max(self.ndim, 1) for a in axes)  # type: ignore[arg-type]
+        if sorted(perm) != list(range(self.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{self.ndim} axes of a tensor of shape {self.shape}")
+        return Tensor._record(OPS["transpose"], self, axes=perm)
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same values in a new shape (one entry may be -1)."""
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = tuple(shape[0])  # type: ignore[arg-type]
+        return Tensor._record(OPS["reshape"], self, shape=tuple(int(n) for n in shape))  # type: ignore[arg-type]
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """Repeat values along new or size-1 axes to reach `shape` (as np.broadcast_to)."""
+        return Tensor._record(OPS["broadcast_to"], self, shape=tuple(shape))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return Tensor._record(OPS["getitem"], self, index=_index(index))
+
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return Tensor._record(OPS["sum"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return Tensor._record(OPS["mean"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The maximum; tied entries share the gradient evenly."""
+        return Tensor._record(OPS["max"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The minimum; tied entries share the gradient evenly."""
+        return Tensor._record(OPS["min"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+
+    def exp(self) -> Tensor:
+        return Tensor._record(OPS["exp"], self)
+
+    def log(self) -> Tensor:
+        return Tensor._record(OPS["log"], self)
+
+    def sqrt(self) -> Tensor:
+        return Tensor._record(OPS["sqrt"], self)
+
+    def tanh(self) -> Tensor:
+        return Tensor._record(OPS["tanh"], self)
+
+    def sigmoid(self) -> Tensor:
+        return Tensor._record(OPS["sigmoid"], self)
+
+    def relu(self) -> Tensor:
+        return Tensor._record(OPS["relu"], self)
+
+    def abs(self) -> Tensor:
+        return Tensor._record(OPS["abs"], self)
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Limit values to [lo, hi]; the gradient is 0 where a bound was applied."""
+        return Tensor._record(OPS["clip"], self, lo=lo, hi=hi)
+
+    def dot(self, other: ArrayLike) -> Tensor:
+        """Matrix product, as `self @ other`."""
+        return Tensor._record(OPS["matmul"], self, other)
+
+
+def _value(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _axis(axis: Any, ndim: int) -> Any:
+    """Validate `axis` now (a clear error) and keep it hashable for graph labels."""
+    normalize_axis(axis, ndim)
+    return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else axis
+
+
+def _index(index: Any) -> Any:
+    """Plain NumPy index: Tensors become arrays, boolean masks become integer arrays."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, (Tensor, list)):
+        index = np.asarray(_value(index))
+    if isinstance(index, np.ndarray) and index.dtype == bool:
+        return np.nonzero(index) if index.ndim > 1 else np.nonzero(index)[0]
+    return index
+
+
+def _describe(x: Any, shape: tuple[int, ...]) -> str:
+    if isinstance(x, Tensor):
+        return f"{x.name} {shape}" if x.name else f"tensor {shape}"
+    if isinstance(x, np.ndarray):
+        return f"ndarray {shape}"
+    return f"{type(x).__name__} {shape}"
+
+
+def _forward_error(op: Op, args: tuple[Any, ...], xs: list[Any], params: dict[str, Any],
+                   error: ValueError) -> str:
+    """Name the op, the operands and their shapes, the problem, and the fix."""
+    operands = [_describe(a, np.shape(x)) for a, x in zip(args, xs, strict=True)]
+    where = (op.expr.format(*operands, **params) if not op.variadic
+             else f"{op.name}({', '.join(operands)})")
+    problem = op.shape_error(*xs, **params) if op.shape_error is not None else None
+    if problem is None:
+        return f"{op.name} {where}: {error}"
+    return (f"{op.name} {where}: {problem}. Check the shapes: reshape, transpose or index "
+            "an operand so they line up.")
+
+
+def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
+               create_graph: bool, wrt: tuple[Any, ...] = ()) -> dict[Any, Any]:
+    """Run the reverse sweep from `root`; return {leaf or wrt vertex: ∂root/∂it · grad}."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of its graph was "
+            "created with requires_grad=True (or it was computed under am.no_grad()). Create "
+            "the parameters with am.tensor(..., requires_grad=True).")
+    if grad is None:
+        if root.ndim != 0:
+            raise ValueError(
+                f"backward() without grad needs a scalar (0-d) tensor, but this one has shape "
+                f"{root.shape}. Reduce it first (loss.sum() or loss.mean()) or pass "
+                f"grad=∂L/∂output, an array of shape {root.shape}.")
+        g = np.ones((), dtype=root.dtype)
+    else:
+        g = np.asarray(_value(grad), dtype=root.dtype)
+        if g.shape != root.shape:
+            raise ValueError(f"backward(grad=...): grad has shape {g.shape} but the tensor has "
+                             f"shape {root.shape}; they must match.")
+    if not create_graph:
+        return engine.sweep(_vertex(root), g, retain_graph=retain_graph, create_graph=False,
+                            wrt=wrt)
+
+    def wrap(array: np.ndarray, vertex: Any) -> Any:
+        return vertex if isinstance(vertex, Tensor) else Tensor._make(array, vertex)
+
+    with enable_grad():
+        return engine.sweep(_vertex(root), Tensor._make(g, None), retain_graph=True,
+                            create_graph=True, wrap=wrap, wrt=wrt)
