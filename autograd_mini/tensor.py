@@ -358,13 +358,15 @@ def _axis(axis: Any, ndim: int) -> Any:
 
 def _index(index: Any) -> Any:
     """Plain NumPy index: Tensors become arrays, boolean masks become integer arrays."""
-    if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
-    if isinstance(index, (Tensor, list)):
-        index = np.asarray(_value(index))
-    if isinstance(index, np.ndarray) and index.dtype == bool:
-        return np.nonzero(index) if index.ndim > 1 else np.nonzero(index)[0]
-    return index
+    items = []
+    for i in index if isinstance(index, tuple) else (index,):
+        if isinstance(i, (Tensor, list)):
+            i = np.asarray(_value(i))
+        if isinstance(i, np.ndarray) and i.dtype == bool:
+            items.extend(np.nonzero(i))  # a k-d mask stands for k integer index arrays
+        else:
+            items.append(i)
+    return items[0] if len(items) == 1 and not isinstance(index, tuple) else tuple(items)
 
 
 def _describe(x: Any, shape: tuple[int, ...]) -> str:
