@@ -7,9 +7,30 @@
 """
 
 from .functional import grad, hessian, jacobian, value_and_grad
-from .functions import (abs, clip, concatenate, dot, exp, log, log_softmax, logsumexp,
-                        matmul, max, maximum, mean, min, minimum, relu, sigmoid, softmax,
-                        sqrt, stack, sum, tanh, where)
+from .functions import (
+    abs,
+    clip,
+    concatenate,
+    dot,
+    exp,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    relu,
+    sigmoid,
+    softmax,
+    sqrt,
+    stack,
+    sum,
+    tanh,
+    where,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .losses import mse_loss
 from .mode import enable_grad, no_grad

@@ -43,7 +43,7 @@ def relu(x: ArrayLike) -> Tensor:
     return _t(x).relu()
 
 
-def abs(x: ArrayLike) -> Tensor:  # noqa: A001 - NumPy's name
+def abs(x: ArrayLike) -> Tensor:
     return _t(x).abs()
 
 
@@ -51,7 +51,7 @@ def clip(x: ArrayLike, lo: float | None, hi: float | None) -> Tensor:
     return _t(x).clip(lo, hi)
 
 
-def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return _t(x).sum(axis=axis, keepdims=keepdims)
 
 
@@ -59,11 +59,11 @@ def mean(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return _t(x).mean(axis=axis, keepdims=keepdims)
 
 
-def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return _t(x).max(axis=axis, keepdims=keepdims)
 
 
-def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return _t(x).min(axis=axis, keepdims=keepdims)
 
 

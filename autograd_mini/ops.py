@@ -35,7 +35,7 @@ class Op:
     """
 
     name: str
-    forward: Callable[..., np.ndarray]
+    forward: Callable[..., Any]  # may return a NumPy scalar; the caller makes it an array
     vjps: tuple[Rule, ...]
     label: Callable[..., str]
     expr: str
@@ -50,7 +50,7 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def defop(name: str, forward: Callable[..., np.ndarray], vjps: tuple[Rule, ...], *,
+def defop(name: str, forward: Callable[..., Any], vjps: tuple[Rule, ...], *,
           expr: str, formulas: tuple[str, ...], label: Callable[..., str] | None = None,
           **options: Any) -> Op:
     """Register an op under `name`; the label defaults to the name."""
@@ -217,7 +217,7 @@ def _mT(x: Any) -> Any:
     return x.transpose(*range(n - 2), n - 1, n - 2)
 
 
-def _matmul_grads(g: Any, a: Any, b: Any) -> tuple[Any, Any]:
+def _matmul_grads(g: Any, a: Any, b: Any) -> tuple[Any, Any, Any]:
     # Treat 1-D operands as a row (a) or a column (b), as NumPy does, then drop that axis.
     a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
     b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b

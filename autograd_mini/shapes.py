@@ -60,7 +60,7 @@ def sum_to_shape(g: Any, shape: Shape) -> Any:
 
 
 def reduced_axes(big: Shape, small: Shape) -> tuple[int, ...]:
-    """Axes of `big` that sum_to_shape(·, small) sums over (for labels such as 'sum over axis 0')."""
+    """Axes of `big` that sum_to_shape(·, small) sums over (for labels like 'sum over axis 0')."""
     lead = len(big) - len(small)
     return tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(small) if n == 1 and big[lead + i] != 1

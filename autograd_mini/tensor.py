@@ -358,7 +358,7 @@ def _axis(axis: Any, ndim: int) -> Any:
 
 def _index(index: Any) -> Any:
     """Plain NumPy index: Tensors become arrays, boolean masks become integer arrays."""
-    items = []
+    items: list[Any] = []
     for i in index if isinstance(index, tuple) else (index,):
         if isinstance(i, (Tensor, list)):
             i = np.asarray(_value(i))

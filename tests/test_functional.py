@@ -64,6 +64,6 @@ def test_hessian_of_a_nonquadratic_function_matches_differences_of_the_gradient(
     x0 = np.array([0.2, -0.7, 1.1])
     H = am.hessian(f)(x0)
     for i in range(3):
-        row = numeric_grad(lambda x: float(am.grad(f)(x)[i]), x0, eps=1e-5)
+        row = numeric_grad(lambda x, i=i: float(am.grad(f)(x)[i]), x0, eps=1e-5)
         assert_close(H[i], row, rtol=1e-5, atol=1e-7)
     assert_close(H, H.T, rtol=1e-10, atol=1e-12)
