@@ -1,0 +1,259 @@
+"""What the seed comparisons share: the autodiff-vs-closed-form table, the output folder, graphs,
+explanations, plots, progress bars and the PASS/FAIL verdict.
+
+An example builds one `Comparison`, adds a row per gradient (autodiff next to the seed's closed
+form), writes its files through it and returns it from `main()`; `run_script` turns that into
+an exit code. Relative difference of a row: max|autodiff − closed| / max|closed|, i.e. the
+worst entry measured against the size of the closed form, so tiny entries of a large gradient
+do not inflate it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+import autograd_mini as am
+
+from .tensor import Tensor
+
+__all__ = ["TOLERANCE", "DEFAULT_OUT", "Row", "Comparison", "progress", "subplots",
+           "run_script"]
+
+TOLERANCE = 1e-10  # float64 rounding is ~1e-16; anything near 1e-10 is a real mismatch
+DEFAULT_OUT = Path("autograd_mini_out")
+T = TypeVar("T")
+
+
+@dataclass
+class Row:
+    """One gradient, from autodiff and from a hand-derived closed form."""
+
+    name: str
+    formula: str
+    autodiff: np.ndarray
+    closed: np.ndarray
+    scale: float | None = None  # what the difference is relative to; default max|closed|
+
+    @property
+    def max_abs(self) -> float:
+        """max |autodiff − closed| over the entries."""
+        return float(np.max(np.abs(self.autodiff - self.closed), initial=0.0))
+
+    @property
+    def max_rel(self) -> float:
+        """max |autodiff − closed| / scale (the absolute difference if the scale is 0)."""
+        scale = self.scale
+        if scale is None:
+            scale = float(np.max(np.abs(self.closed), initial=0.0))
+        return self.max_abs / scale if scale > 0 else self.max_abs
+
+
+def _preview(a: np.ndarray, k: int = 3) -> str:
+    """The first k entries of an array, compactly: `[56, 35]`, `[1.5, -2.25, 0.125, …]`."""
+    flat = np.ravel(a)
+    body = ", ".join(f"{v:.6g}" for v in flat[:k])
+    return f"[{body}{', …' if flat.size > k else ''}]"
+
+
+@dataclass
+class Comparison:
+    """One example's result: rows, extra checks, key numbers and the files it wrote."""
+
+    name: str
+    title: str
+    loss: str
+    out: Path
+    notes: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+    numbers: dict[str, float] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    explanation: str | None = None
+    explain_check: float | None = None
+    perturb: float = 0.0
+
+    @classmethod
+    def start(cls, name: str, title: str, loss: str, out: str | Path | None = None,
+              perturb: float = 0.0) -> Comparison:
+        """Make the output folder (default autograd_mini_out/NAME) and print the heading.
+
+        `perturb` adds that much (relative) to every closed form: a deliberately wrong
+        closed form, so tests can see the example fail.
+        """
+        folder = Path(out) if out is not None else DEFAULT_OUT / name
+        folder.mkdir(parents=True, exist_ok=True)
+        print(f"{name}: {title}")
+        print(f"loss: {loss}")
+        return cls(name, title, loss, folder, perturb=perturb)
+
+    # ---- numbers ------------------------------------------------------------------------
+
+    def row(self, name: str, autodiff: Any, closed: Any, formula: str,
+            scale: float | None = None) -> Row:
+        """Record ∂L/∂(something) from autodiff next to the closed form `formula`."""
+        a = np.asarray(autodiff, dtype=np.float64)
+        c = np.asarray(closed, dtype=np.float64)
+        if a.shape != c.shape:
+            raise ValueError(f"{self.name}: {name}: autodiff has shape {a.shape} but the closed "
+                             f"form has shape {c.shape}")
+        if self.perturb:
+            c = c + self.perturb * max(float(np.max(np.abs(c), initial=0.0)), 1.0)
+        r = Row(name, formula, a, c, scale)
+        self.rows.append(r)
+        return r
+
+    def worst_row(self, name: str, pairs: Iterable[tuple[Any, Any]], formula: str) -> Row:
+        """Record the pair (autodiff, closed) that differ most, of many (a descent's steps).
+
+        Relative to the largest closed-form gradient along the way: near the minimum the
+        gradient itself is rounding noise, and noise relative to noise says nothing.
+        """
+        rows = [Row(name, formula, np.asarray(a, dtype=np.float64),
+                    np.asarray(c, dtype=np.float64)) for a, c in pairs]
+        scale = max(float(np.max(np.abs(r.closed), initial=0.0)) for r in rows)
+        worst = max(rows, key=lambda r: r.max_abs)
+        return self.row(name, worst.autodiff, worst.closed, formula, scale)
+
+    def check(self, label: str, ok: bool) -> bool:
+        """Record a promised fact that is not a gradient (e.g. "descent reaches lstsq")."""
+        self.checks.append((label, bool(ok)))
+        return bool(ok)
+
+    def note(self, text: str) -> None:
+        """A sign or factor convention, printed under the table."""
+        self.notes.append(text)
+
+    @property
+    def max_abs(self) -> float:
+        return max((r.max_abs for r in self.rows), default=0.0)
+
+    @property
+    def max_rel(self) -> float:
+        return max((r.max_rel for r in self.rows), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        """Every row agrees to TOLERANCE (relative) and every check holds."""
+        return (bool(self.rows) and self.max_rel <= TOLERANCE
+                and all(ok for _, ok in self.checks))
+
+    def table(self) -> str:
+        """The rows as a fixed-width text table, then the conventions and the checks."""
+        head = ("gradient", "closed form", "autodiff", "closed form value", "max abs",
+                "max rel")
+        body = [(r.name, r.formula, _preview(r.autodiff), _preview(r.closed),
+                 f"{r.max_abs:.1e}", f"{r.max_rel:.1e}") for r in self.rows]
+        widths = [max(len(line[i]) for line in (head, *body)) for i in range(len(head))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+                 for line in (head, *body)]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines += [f"note: {n}" for n in self.notes]
+        lines += [f"check: {label}: {'yes' if ok else 'NO'}" for label, ok in self.checks]
+        return "\n".join(lines)
+
+    def verdict(self) -> str:
+        """One line: max differences against the tolerance, PASS or FAIL."""
+        word = "PASS" if self.passed else "FAIL"
+        return (f"{word}: max abs difference {self.max_abs:.1e}, max rel difference "
+                f"{self.max_rel:.1e} (tolerance {TOLERANCE:.0e})")
+
+    def finish(self) -> Comparison:
+        """Print the table, the key numbers and the verdict; return self (main's result)."""
+        print()
+        print(self.table())
+        if self.numbers:
+            print("key numbers: " + ", ".join(f"{k} = {v:.6g}" for k, v in self.numbers.items()))
+        print(self.verdict())
+        return self
+
+    # ---- files --------------------------------------------------------------------------
+
+    def path(self, filename: str) -> Path:
+        """A file in the output folder, remembered for the report."""
+        p = self.out / filename
+        self.files.append(p)
+        return p
+
+    def explain(self, loss: Tensor, wrt: Tensor) -> None:
+        """Print am.explain(loss, wrt) and its numeric check (before backward frees values)."""
+        explain = getattr(am, "explain", None)
+        if explain is None:
+            print("(explanation skipped: this build has no am.explain)")
+            return
+        e = explain(loss, wrt=wrt)
+        self.explanation = str(e)
+        self.explain_check = float(e.check())
+        print()
+        print(self.explanation)
+        print(f"explanation check: formula vs autodiff, max rel difference "
+              f"{self.explain_check:.1e}")
+
+    def graphs(self, root: Tensor, stem: str = "graph") -> list[Path]:
+        """Write the forward and the backward graph of `root`: stem_forward.svg/.dot and
+        stem_backward.svg/.dot (the .dot alone when no renderer is installed)."""
+        render = getattr(am, "render_graph", None)
+        if render is None:
+            print("(graphs skipped: this build has no am.render_graph)")
+            return []
+        written = []
+        for view in ("forward", "backward"):
+            svg = self.out / f"{stem}_{view}.svg"
+            svg.unlink(missing_ok=True)  # so a stale picture is never reported as new
+            try:
+                render(root, svg, backward=view == "backward")
+            except RuntimeError as e:  # no renderer, or it failed: the .dot is still written
+                print(f"(no {svg.name}: {str(e).splitlines()[0]})")
+            written += [p for p in (svg, svg.with_suffix(".dot")) if p.exists()]
+        self.files += written
+        return written
+
+    def savefig(self, fig: Any, filename: str) -> Path:
+        """Save a matplotlib figure as PNG in the output folder and close it."""
+        p = self.path(filename)
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        return p
+
+
+def progress(items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a tqdm bar when stdout is a terminal (plain iteration otherwise)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is in the `examples` extra; the numbers do not need it
+        yield from items
+        return
+    yield from tqdm(items, desc=desc, total=total, leave=False,
+                    disable=not sys.stdout.isatty())
+
+
+def subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+    """matplotlib.pyplot.subplots on the Agg backend (files only, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
+
+
+def run_script(main: Callable[..., Comparison], argv: Sequence[str] | None = None) -> int:
+    """Command line of one example: --out DIR; exit code 0 on PASS, 1 on FAIL."""
+    doc = sys.modules[main.__module__].__doc__ or ""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0] if doc else None)
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default {DEFAULT_OUT}/NAME)")
+    # Hidden: a deliberately wrong closed form, to see the example fail.
+    parser.add_argument("--perturb-closed-form", type=float, default=0.0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    result = main(out=args.out, perturb=args.perturb_closed_form)
+    return 0 if result.passed else 1
