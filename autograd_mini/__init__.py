@@ -35,6 +35,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .losses import mse_loss
 from .mode import enable_grad, no_grad
 from .tensor import Tensor
+from .viz import RendererNotFoundError, draw_graph, render_graph
 
 __version__ = "0.1.0"
 
@@ -54,4 +55,5 @@ __all__ = [
     "enable_grad", "gradcheck", "GradcheckError", "mse_loss", "abs", "clip", "concatenate",
     "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where",
+    "draw_graph", "render_graph", "RendererNotFoundError",
 ]

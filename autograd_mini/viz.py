@@ -1,0 +1,505 @@
+"""Drawing the recorded graph: `draw_graph` builds the DOT source, `render_graph` writes files.
+
+Everything shown comes from the graph and the op table: a box per tensor (name, shape, dtype,
+value, gradient), an ellipse per op (the op's label and its `expr` in the inputs' names), and
+in the backward view one edge per input labelled with the op's symbolic VJP. Ids are stable
+(`t0`, `op3`: the vertex's position in `toposort`), so the same graph gives the same bytes.
+
+Rendering runs a Graphviz program as a subprocess: `dot` if it is on PATH, else the
+`graphviz-pure` executable (pip's `autograd-mini[viz]` extra) on PATH or beside the Python
+interpreter. `renderer=` or the AUTOGRAD_MINI_RENDERER environment variable names one instead.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shlex
+import shutil
+import string
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import graphviz
+import numpy as np
+
+from .graph import Node, toposort
+from .shapes import reduced_axes
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+__all__ = ["draw_graph", "render_graph", "find_renderer", "RendererNotFoundError",
+           "RenderError"]
+
+RENDERER_ENV = "AUTOGRAD_MINI_RENDERER"
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+_FEW = 4  # arrays up to this size show every element; larger ones show min, mean and max
+_GRAD_SYMBOL = "ḡ"
+
+# Fill colours and styles per kind of vertex; the legend is drawn from this table too.
+_STYLES: dict[str, dict[str, str]] = {
+    "parameter": {"shape": "box", "style": "rounded,filled", "fillcolor": "#d9f2d0"},
+    "constant": {"shape": "box", "style": "rounded,filled,dashed", "fillcolor": "#eeeeee"},
+    "intermediate": {"shape": "box", "style": "rounded", "fillcolor": "white"},
+    "root": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffe3a3",
+             "penwidth": "2"},
+    "op": {"shape": "ellipse", "style": "filled", "fillcolor": "#dbe7f7"},
+}
+_LEGEND = {
+    "parameter": "parameter (requires_grad)",
+    "constant": "constant (data)",
+    "intermediate": "intermediate",
+    "root": "root",
+    "op": "op",
+}
+_GRAD_EDGE = {"color": "#b03a2e", "fontcolor": "#b03a2e"}
+_NO_GRAD_EDGE = {"color": "#aaaaaa", "style": "dotted", "arrowhead": "none"}
+_REDUCE_EDGE = {"color": "#c0661a", "fontcolor": "#c0661a"}
+
+
+class RendererNotFoundError(RuntimeError):
+    """No Graphviz program to render with; the message says where the .dot file is."""
+
+
+class RenderError(RuntimeError):
+    """The renderer ran and failed; `.stderr` holds what it printed."""
+
+    def __init__(self, message: str, stderr: str = "", returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.stderr = stderr
+        self.returncode = returncode
+
+
+class GraphDrawing(graphviz.Digraph):
+    """A `graphviz.Digraph` that displays in Jupyter through our renderer search.
+
+    The plain Digraph runs `dot` by name; with only graphviz-pure installed it could not
+    display, so the two image hooks Jupyter calls go through `find_renderer` first.
+    """
+
+    def _repr_image_svg_xml(self) -> str:
+        exe = find_renderer()
+        if exe is None:
+            return str(super()._repr_image_svg_xml())
+        return _pipe(exe, self.source, "svg").decode("utf-8")
+
+    def _repr_image_png(self) -> bytes:
+        exe = find_renderer()
+        if exe is None:
+            return bytes(super()._repr_image_png())
+        return _pipe(exe, self.source, "png")
+
+
+# ---- draw_graph ----------------------------------------------------------------------------
+
+
+def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool = True,
+               backward: bool = False, rankdir: str = "LR",
+               max_nodes: int | None = 500) -> graphviz.Digraph:
+    """The graph that computed `root`, as a `graphviz.Digraph` (shows inline in Jupyter).
+
+    One box per tensor (name or stable id, shape, dtype, value, gradient once backward has
+    run) and one ellipse per op. `backward=True` reverses the edges and labels each with the
+    op's VJP in the tensors' names, e.g. Xᵀ · ḡ into w, where ḡ = ∂L/∂(op output).
+    `max_nodes` bounds the boxes and ellipses drawn (None: no bound).
+    """
+    top = _vertex_of(root)
+    order = toposort(top, only_requires_grad=False)
+    _check_size(order, max_nodes)
+    ids = {id(v): k for k, v in enumerate(order)}
+    names = [v.name or f"t{k}" for k, v in enumerate(order)]
+    ctx = _Context(root, top, names, ids, show_grad, show_values, _backward_ran(order),
+                   _kept_values(order))
+
+    g = GraphDrawing(name="autograd_graph", graph_attr={"rankdir": rankdir},
+                     node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                     edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+    for k, vertex in enumerate(order):  # inputs first, so every edge joins drawn nodes
+        _draw_tensor(g, ctx, k, vertex)
+        if isinstance(vertex, Node):
+            _draw_op(g, ctx, k, vertex, backward)
+    _draw_legend(g, backward)
+    return g
+
+
+class _Context:
+    """What every node and edge of one drawing needs to know."""
+
+    def __init__(self, root: Any, top: Any, names: list[str], ids: dict[int, int],
+                 show_grad: bool, show_values: bool, after_backward: bool,
+                 kept: dict[int, np.ndarray]) -> None:
+        self.root, self.top, self.names, self.ids = root, top, names, ids
+        self.show_grad, self.show_values = show_grad, show_values
+        self.after_backward, self.kept = after_backward, kept
+
+    def name(self, vertex: Any) -> str:
+        return self.names[self.ids[id(vertex)]]
+
+    def tid(self, vertex: Any) -> str:
+        return f"t{self.ids[id(vertex)]}"
+
+
+def _vertex_of(root: Any) -> Any:
+    """The graph vertex behind `root`: its Node if an op made it, else the leaf itself."""
+    if isinstance(root, Node):
+        return root
+    if not hasattr(root, "requires_grad") or not hasattr(root, "shape"):
+        raise TypeError(f"draw_graph: expected a Tensor, got {type(root).__name__}")
+    node = getattr(root, "_node", None)
+    return node if node is not None else root
+
+
+def _check_size(order: list[Any], max_nodes: int | None) -> None:
+    """Refuse graphs too big to read or lay out, before building anything."""
+    ops = sum(isinstance(v, Node) for v in order)
+    drawn = len(order) + ops  # a box per tensor, an ellipse per op
+    if max_nodes is not None and drawn > max_nodes:
+        raise ValueError(
+            f"draw_graph: this graph has {drawn:,} nodes to draw ({len(order):,} tensors and "
+            f"{ops:,} ops), more than max_nodes={max_nodes}. Pass max_nodes={drawn} (or "
+            "max_nodes=None) to draw it anyway, though Graphviz lays out large graphs slowly, "
+            "or draw a sub-graph by passing an intermediate tensor as the root.")
+
+
+def _backward_ran(order: list[Any]) -> bool:
+    """Whether backward() has swept this graph (it frees nodes or fills leaves' .grad)."""
+    return any(v.freed if isinstance(v, Node) else v.grad is not None for v in order)
+
+
+def _kept_values(order: list[Any]) -> dict[int, np.ndarray]:
+    """Intermediate values still held by the ops that saved them for their VJP."""
+    kept: dict[int, np.ndarray] = {}
+    for v in order:
+        saved = v.saved if isinstance(v, Node) else None
+        if saved is None or len(saved) != len(v.inputs):
+            continue
+        for parent, array in zip(v.inputs, saved, strict=True):
+            if isinstance(parent, Node) and np.shape(array) == parent.shape:
+                kept[id(parent)] = np.asarray(array)
+    return kept
+
+
+# ---- tensors -------------------------------------------------------------------------------
+
+
+def _kind(ctx: _Context, vertex: Any) -> str:
+    if vertex is ctx.top:
+        return "root"
+    if isinstance(vertex, Node):
+        return "intermediate"
+    return "parameter" if vertex.requires_grad else "constant"
+
+
+def _draw_tensor(g: graphviz.Digraph, ctx: _Context, k: int, vertex: Any) -> None:
+    lines = [f"<b>{_html(ctx.names[k])}</b>",
+             _small(f"{_shape(vertex.shape)} {vertex.dtype}")]
+    if ctx.show_values:
+        lines.append(_value_line(ctx, vertex))
+    if ctx.show_grad:
+        lines.extend(_grad_line(ctx, vertex))
+    g.node(f"t{k}", "<" + "<br/>".join(lines) + ">", **_STYLES[_kind(ctx, vertex)])
+
+
+def _value_line(ctx: _Context, vertex: Any) -> str:
+    value = _value(ctx, vertex)
+    if isinstance(value, str):
+        return _small(f"<i>{value}</i>", escape=False)
+    return _html(summarize(value))
+
+
+def _value(ctx: _Context, vertex: Any) -> np.ndarray | str:
+    """The tensor's values if anything still holds them, else why they are not shown."""
+    if not isinstance(vertex, Node):
+        return np.asarray(vertex.data)
+    if vertex is ctx.top and hasattr(ctx.root, "data"):
+        return np.asarray(ctx.root.data)
+    out = vertex.out_ref() if vertex.out_ref is not None else None
+    if out is not None:
+        return np.asarray(out.data)
+    if vertex.saved_out is not None:
+        return np.asarray(vertex.saved_out)
+    if id(vertex) in ctx.kept:
+        return ctx.kept[id(vertex)]
+    return "value freed" if vertex.freed else "value not kept"
+
+
+def _grad_line(ctx: _Context, vertex: Any) -> list[str]:
+    # Only leaves keep .grad; an intermediate's gradient exists only during the sweep.
+    if not isinstance(vertex, Node):
+        if vertex.grad is None:
+            return []
+        return [f'<font color="#b03a2e">grad {_html(summarize(vertex.grad))}</font>']
+    if ctx.after_backward and vertex is not ctx.top:
+        return [_small("<i>grad not kept</i>", escape=False)]
+    return []
+
+
+def summarize(a: Any) -> str:
+    """A short, deterministic text for an array: its value, a few elements or min/mean/max."""
+    a = np.asarray(a)
+    if a.size == 0:
+        return "empty"
+    if a.size == 1:
+        return _num(a.reshape(-1)[0])
+    if a.size <= _FEW:
+        return "[" + ", ".join(_num(x) for x in a.reshape(-1)) + "]"
+    with np.errstate(all="ignore"):  # inf or nan entries summarize as inf or nan
+        return f"min {_num(a.min())}, mean {_num(a.mean())}, max {_num(a.max())}"
+
+
+def _num(x: Any) -> str:
+    return f"{float(x):.4g}"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    """(100,1), (1,), (): the compact form the edge labels use too."""
+    return "(" + ",".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _html(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _small(text: str, escape: bool = True) -> str:
+    return f'<font point-size="9" color="#555555">{_html(text) if escape else text}</font>'
+
+
+# ---- ops and edges -------------------------------------------------------------------------
+
+
+def _draw_op(g: graphviz.Digraph, ctx: _Context, k: int, node: Node, backward: bool) -> None:
+    names = [ctx.name(p) for p in node.inputs]
+    expr = _fill(node.op.expr, names, ctx.names[k], node.params)
+    label = f"<<b>{_html(node.label)}</b><br/>{_small(expr)}>"
+    g.node(f"op{k}", label, **_STYLES["op"])
+    if backward:
+        _backward_edges(g, ctx, k, node, names)
+    else:
+        _forward_edges(g, ctx, k, node)
+
+
+def _forward_edges(g: graphviz.Digraph, ctx: _Context, k: int, node: Node) -> None:
+    for i, parent in enumerate(node.inputs):
+        note = _reduction_note(node, i)
+        attrs = {"label": _plain(note), **_REDUCE_EDGE} if note else {}
+        g.edge(ctx.tid(parent), f"op{k}", **attrs)
+    g.edge(f"op{k}", f"t{k}")
+
+
+def _backward_edges(g: graphviz.Digraph, ctx: _Context, k: int, node: Node,
+                    names: list[str]) -> None:
+    """Gradient flow: output → op with ḡ, then op → each input with the op's VJP for it."""
+    g.edge(f"t{k}", f"op{k}", label=_GRAD_SYMBOL, **_GRAD_EDGE)
+    formulas = node.op.formulas
+    for i, parent in enumerate(node.inputs):
+        if not parent.requires_grad:  # the engine computes no gradient for constants
+            g.edge(f"op{k}", ctx.tid(parent), **_NO_GRAD_EDGE)
+            continue
+        template = formulas[min(i, len(formulas) - 1)]  # a variadic op has one formula
+        parts = [_fill(template, names, ctx.names[k], node.params)]
+        note = _reduction_note(node, i)
+        if note:
+            parts.append(note)
+        g.edge(f"op{k}", ctx.tid(parent), label="\\n".join(_plain(p) for p in parts),
+               **_GRAD_EDGE)
+
+
+def _reduction_note(node: Node, i: int) -> str:
+    """'sum over axis 0: (100,1) → (1,)' when the engine sums input i's gradient back."""
+    parent = node.inputs[i]
+    if not parent.requires_grad or parent.shape == node.shape:
+        return ""
+    big = _vjp_shape(node, i)
+    if big is None or big == parent.shape or len(big) < len(parent.shape):
+        return ""
+    axes = reduced_axes(big, parent.shape)
+    if not axes:
+        return ""
+    which = f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes))
+    return f"sum over {which}: {_shape(big)} → {_shape(parent.shape)}"
+
+
+def _vjp_shape(node: Node, i: int) -> tuple[int, ...] | None:
+    """The shape op's VJP rule gives input i, before the engine sums it to the input's shape.
+
+    Found by running the rule on zero-stride stand-ins of the right shapes and dtypes, so it
+    holds for every op in the table (a matmul of (m,1) by (1,n) reduces nothing; a batched
+    matmul or a broadcasting add does). None if the rule cannot run on stand-ins.
+    """
+    def zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        return np.broadcast_to(np.zeros((), dtype=dtype), shape)
+
+    op = node.op
+    g = zeros(node.shape, node.dtype)
+    xs = [zeros(p.shape, p.dtype) for p in node.inputs]
+    try:
+        with np.errstate(all="ignore"):
+            if op.variadic:
+                gi = op.vjps[0](g, *xs, out=g, i=i, **node.params)
+            else:
+                gi = op.vjps[i](g, *xs, out=g, **node.params)
+    except Exception:  # a rule that needs real values: better no label than a wrong one
+        return None
+    return tuple(np.shape(gi))
+
+
+class _Template(string.Formatter):
+    """Fills an op's expr or formula; a placeholder it cannot fill stays as written."""
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        try:
+            return super().get_value(key, args, kwargs)
+        except (IndexError, KeyError):
+            return "{" + str(key) + "}"
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, (bool, np.bool_)):
+            return str(value)
+        if isinstance(value, (int, float, np.number)):
+            return f"{value:g}"
+        if isinstance(value, np.ndarray):
+            return f"array{_shape(value.shape)}"
+        return str(value)
+
+
+def _fill(template: str, names: Iterable[str], out: str, params: dict[str, Any]) -> str:
+    """An op's template in the tensors' names: '{0}ᵀ · {g}' → 'Xᵀ · ḡ'."""
+    try:
+        return _Template().format(template, *names, g=_GRAD_SYMBOL, out=out, **params)
+    except (ValueError, TypeError):  # a malformed template is shown as it is
+        return template
+
+
+def _plain(text: str) -> str:
+    """A plain (not HTML) DOT label: backslashes kept literal, '<…>' not taken as HTML."""
+    return graphviz.nohtml(text.replace("\\", "\\\\"))
+
+
+def _draw_legend(g: graphviz.Digraph, backward: bool) -> None:
+    """One small box per kind of vertex, in a row (chained by invisible edges)."""
+    with g.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", fontname="Helvetica", fontsize="10", color="#bbbbbb")
+        ids = [f"legend_{kind}" for kind in _LEGEND]
+        for node_id, (kind, text) in zip(ids, _LEGEND.items(), strict=True):
+            legend.node(node_id, text, fontsize="9", **_STYLES[kind])
+        if backward:
+            ids.append("legend_grad")
+            legend.node("legend_grad", f"{_GRAD_SYMBOL} = ∂L/∂(op output)\\n"
+                        "edge label: the VJP the op applies", fontsize="9", shape="plaintext")
+        for a, b in zip(ids, ids[1:], strict=False):
+            legend.edge(a, b, style="invis")
+
+
+# ---- render_graph --------------------------------------------------------------------------
+
+
+def render_graph(root: Tensor | Node, path: str | os.PathLike[str], *,
+                 renderer: str | None = None, **draw_options: Any) -> Path:
+    """Draw `root`'s graph to `path` (.svg, .png or .pdf by suffix); write the .dot always.
+
+    `draw_options` go to `draw_graph`. `renderer` names the Graphviz program (a name on PATH
+    or a path); by default `find_renderer` picks one. The output appears whole or not at all.
+    """
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"render_graph: cannot tell the format of {str(path)!r}; use a path "
+                         f"ending in one of {', '.join(FORMATS)}")
+    source = draw_graph(root, **draw_options).source
+    dot_path = path if fmt == "dot" else path.with_suffix(".dot")
+    _write_atomically(dot_path, source.encode("utf-8"))
+    if fmt == "dot":
+        return path
+    exe = find_renderer(renderer)
+    if exe is None:
+        raise RendererNotFoundError(_no_renderer_message(dot_path, path, fmt, renderer))
+    _render(exe, fmt, dot_path, path)
+    return path
+
+
+def find_renderer(renderer: str | None = None) -> str | None:
+    """The Graphviz program to run, or None.
+
+    `renderer` (or else $AUTOGRAD_MINI_RENDERER), when given, is the only candidate.
+    Otherwise: `dot` on PATH, then `graphviz-pure` on PATH, then beside sys.executable
+    (where pip puts it in a virtual environment that is not activated).
+    """
+    wanted = renderer or os.environ.get(RENDERER_ENV)
+    if wanted:
+        return _which(wanted)
+    return shutil.which("dot") or _which("graphviz-pure")
+
+
+def _which(program: str) -> str | None:
+    """`program` on PATH, else beside sys.executable (pip's bin directory in a venv)."""
+    return shutil.which(program) or shutil.which(program, path=str(Path(sys.executable).parent))
+
+
+def _render(exe: str, fmt: str, dot_path: Path, path: Path) -> None:
+    """Run the renderer into a temporary file beside `path`, then move it into place."""
+    tmp = _temporary_name(path)
+    try:
+        cmd = [exe, f"-T{fmt}", str(dot_path), "-o", str(tmp)]
+        done = subprocess.run(cmd, capture_output=True, check=False)
+        stderr = done.stderr.decode("utf-8", "replace").strip()
+        if done.returncode != 0 or tmp.stat().st_size == 0:
+            raise RenderError(_failure_message(exe, fmt, dot_path, done.returncode, stderr),
+                              stderr, done.returncode)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _pipe(exe: str, source: str, fmt: str) -> bytes:
+    """Render DOT source given on stdin; return the image bytes."""
+    done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"),
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(_failure_message(exe, fmt, None, done.returncode, stderr),
+                          stderr, done.returncode)
+    return done.stdout
+
+
+def _temporary_name(path: Path) -> Path:
+    """A fresh hidden name beside `path`: os.replace from it is atomic (same file system)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = _temporary_name(path)
+    try:
+        with open(tmp, "xb") as f:  # not mkstemp: its 0600 mode would stick to the result
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _failure_message(exe: str, fmt: str, dot_path: Path | None, code: int,
+                     stderr: str) -> str:
+    where = f" {dot_path}" if dot_path is not None else ""
+    msg = (f"{Path(exe).name} could not render{where} as {fmt} (exit status {code}):\n"
+           f"{stderr or '(it printed nothing)'}")
+    if "graphviz-pure" in Path(exe).name and fmt not in ("svg", "png"):
+        msg += ("\ngraphviz-pure writes SVG and PNG only; for PDF install Graphviz "
+                "(apt-get install graphviz / brew install graphviz).")
+    return msg
+
+
+def _no_renderer_message(dot_path: Path, path: Path, fmt: str, renderer: str | None) -> str:
+    wanted = renderer or os.environ.get(RENDERER_ENV)
+    looked = (f"the renderer {wanted!r} was not found" if wanted else
+              "no Graphviz renderer was found (looked for `dot` on PATH, then `graphviz-pure` "
+              f"on PATH and in {Path(sys.executable).parent})")
+    command = shlex.join(["dot", f"-T{fmt}", str(dot_path), "-o", str(path)])
+    return (f"render_graph: {looked}, so {path} was not drawn. The DOT source was written "
+            f"to {dot_path}.\nTo render, do one of:\n"
+            "  pip install 'autograd-mini[viz]'    (graphviz-pure: SVG and PNG, no root)\n"
+            "  apt-get install graphviz            (or: brew install graphviz)\n"
+            f"then call render_graph again, or run:\n  {command}")
