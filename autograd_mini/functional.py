@@ -23,8 +23,7 @@ def _variable(x: Any) -> tuple[Tensor, bool]:
     """The tensor to differentiate against, and whether we are inside another transform."""
     if isinstance(x, Tensor) and x.requires_grad:
         return x, True
-    return Tensor(x, requires_grad=True, dtype=None if np.issubdtype(
-        np.asarray(x.data if isinstance(x, Tensor) else x).dtype, np.floating) else float), False
+    return Tensor(x, requires_grad=True), False  # integers become float64, float32 stays
 
 
 def _gradient_of(out: Tensor, x: Tensor, nested: bool, grad: Any = None) -> Any:
