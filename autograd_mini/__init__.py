@@ -6,6 +6,7 @@
     loss.backward()          # w.grad == 2/N · Xᵀ(X·w − y)
 """
 
+from .anomaly import detect_anomaly
 from .functional import grad, hessian, jacobian, value_and_grad
 from .functions import (
     abs,
@@ -51,7 +52,8 @@ def tensor(data: object, requires_grad: bool = False, dtype: object = None,
 
 
 __all__ = [
-    "Tensor", "tensor", "grad", "value_and_grad", "jacobian", "hessian", "no_grad",
+    "Tensor", "tensor", "detect_anomaly", "grad", "value_and_grad",
+    "jacobian", "hessian", "no_grad",
     "enable_grad", "gradcheck", "GradcheckError", "mse_loss", "abs", "clip", "concatenate",
     "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where",

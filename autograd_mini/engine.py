@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from .anomaly import check_backward
 from .graph import Node, toposort
+from .mode import MODE
 from .shapes import sum_to_shape
 
 
@@ -30,6 +32,7 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
     ends = {id(v) for v in wrt}  # by identity: Tensor == Tensor is element-wise
     grads: dict[Any, Any] = {root: g_root}
     leaves: dict[Any, Any] = {}
+    anomaly = MODE.anomaly
     for vertex in reversed(order):
         g = grads.pop(vertex, None)
         if g is None:
@@ -44,7 +47,7 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
                 "backward(retain_graph=True) to keep them, or rebuild the graph by running "
                 "the forward pass again.")
         op = vertex.op
-        if vertex.versions is not None:
+        if vertex.versions is not None or vertex.saved_out is not None:
             _check_versions(vertex)
         xs = vertex.saved if vertex.saved is not None else vertex.inputs
         out = vertex.saved_out
@@ -59,6 +62,8 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
                 gi = op.vjps[0](g, *xs, out=out, i=i, **vertex.params)
             else:
                 gi = op.vjps[i](g, *xs, out=out, **vertex.params)
+            if anomaly:
+                check_backward(vertex, i, g, gi)
             gi = sum_to_shape(gi, parent.shape)
             if np.shape(gi) != parent.shape:
                 raise RuntimeError(f"internal error: the VJP of {op.name} for input {i} gave "
@@ -71,13 +76,40 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
 
 
 def _check_versions(node: Node) -> None:
-    """Refuse to use an input that was changed in place after the forward pass saved it."""
-    assert node.versions is not None
-    for parent, seen in zip(node.inputs, node.versions, strict=True):
-        if not isinstance(parent, Node) and parent._version != seen:
-            raise RuntimeError(
-                f"{_describe(parent)} (shape {parent.shape}) was modified in place after "
-                f"{node.label} saved it for backward (version {seen} then, "
-                f"{parent._version} now), so its gradient would be wrong. Change data only "
-                "after backward(), or work on a copy (t.data = t.data.copy()) before the "
-                "forward pass.")
+    """Refuse to use saved values whose tensor was changed after the forward pass saved them.
+
+    The saved arrays themselves are read-only (see inplace.py), so a change shows up as a
+    moved version counter (`t.data = ...`, `t.data -= ...`) or as a copy-on-write copy whose
+    values differ from the saved ones (`t.data[...] = ...`).
+    """
+    if node.versions is not None and node.saved is not None:
+        for parent, seen, saved in zip(node.inputs, node.versions, node.saved, strict=True):
+            _check_one(node, _tensor_of(parent), seen, saved)
+    if node.saved_out is not None:
+        _check_one(node, _tensor_of(node), 0, node.saved_out)
+
+
+def _tensor_of(vertex: Any) -> Any:
+    """The Tensor the user holds for a vertex (None once the user dropped it)."""
+    if not isinstance(vertex, Node):
+        return vertex
+    return vertex.out_ref() if vertex.out_ref is not None else None
+
+
+def _check_one(node: Node, t: Any, seen: int, saved: Any) -> None:
+    if t is None or (t._version == seen and (t._data is saved or type(saved) is not np.ndarray
+                                             or _same(t._data, saved))):
+        return
+    now = (f"version {seen} then, {t._version} now" if t._version != seen else
+           f"version {seen} then and now, but its values were written through .data[...]")
+    who = f"{t.name!r}" if t.name else ("a leaf tensor" if t.is_leaf else f"output of {t.label}")
+    raise RuntimeError(
+        f"{who} (shape {t.shape}) was modified in place after {node.label} saved it for "
+        f"backward ({now}), so its gradient would be wrong. Change data only after "
+        "backward() (or call backward before updating), or run the forward pass again "
+        "after the change.")
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal shapes and values (NaN equal to NaN): a copy nobody wrote to."""
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))

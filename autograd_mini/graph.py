@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import inplace
 from .ops import Op
 
 
@@ -21,7 +22,8 @@ class Node:
     """One application of an op: y = op(*inputs, **params)."""
 
     __slots__ = ("op", "inputs", "params", "saved", "saved_out", "shape", "dtype", "name",
-                 "requires_grad", "out_ref", "freed", "versions", "trace", "__weakref__")
+                 "requires_grad", "out_ref", "freed", "versions", "trace", "held",
+                 "__weakref__")
 
     def __init__(self, op: Op, inputs: tuple[Any, ...], params: dict[str, Any],
                  saved: tuple[Any, ...] | None, saved_out: np.ndarray | None,
@@ -39,6 +41,7 @@ class Node:
         self.freed = False
         self.versions: tuple[int, ...] | None = None  # leaf inputs' versions when saved
         self.trace: str | None = None  # where the op was created (anomaly mode only)
+        self.held: tuple[np.ndarray, ...] | None = None  # arrays made read-only for us
 
     @property
     def is_leaf(self) -> bool:
@@ -54,6 +57,14 @@ class Node:
         self.saved = None
         self.saved_out = None
         self.freed = True
+        if self.held is not None:
+            inplace.release(self.held)
+            self.held = None
+
+    def __del__(self) -> None:
+        # A graph dropped without backward must still give its arrays back to the user.
+        if self.held is not None:
+            inplace.release(self.held)
 
     def __repr__(self) -> str:
         return f"<Node {self.label} {self.shape}>"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
+from . import anomaly, engine, inplace
 from .graph import Node
 from .mode import MODE, enable_grad
 from .ops import OPS, Op
@@ -81,19 +81,27 @@ class Tensor:
         xs = [a._data if isinstance(a, Tensor) else a for a in args]
         try:
             out = op.forward(*xs, **params)
-        except ValueError as e:
-            raise ValueError(_forward_error(op, args, xs, params, e)) from None
+        except (ValueError, TypeError, IndexError) as e:
+            raise _forward_error(op, args, xs, params, e) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        trace = anomaly.check_forward(op, args, xs, out) if MODE.anomaly else None
         if not MODE.grad_enabled or not any(
                 isinstance(a, Tensor) and a.requires_grad for a in args):
             return cls._make(out, None)
+        if out.dtype.kind not in "biuf":
+            raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
         inputs = tuple(_vertex(a) if isinstance(a, Tensor) else cls._make(np.asarray(a), None)
                        for a in args)
         node = Node(op, inputs, params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
-            node.versions = tuple(getattr(v, "_version", 0) for v in inputs)
+            node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
+            node.held = inplace.hold(xs + [out] if op.save_out else xs)
+        elif op.save_out:
+            node.held = inplace.hold((out,))
+        if trace is not None:
+            node.trace = trace
         t = cls._make(out, node)
         node.out_ref = weakref.ref(t)
         return t
@@ -102,12 +110,19 @@ class Tensor:
 
     @property
     def data(self) -> np.ndarray:
-        """The values (an ndarray). Assigning to it counts as an in-place change."""
+        """The values (an ndarray). Assigning to it counts as an in-place change.
+
+        While a graph holds these values for backward they are read-only; then this returns
+        a private writable copy (copy-on-write), so `w.data -= lr * w.grad` still works and
+        the graph keeps what it saw.
+        """
+        if inplace.HELD and inplace.is_held(self._data):
+            self._data = self._data.copy()
         return self._data
 
     @data.setter
     def data(self, value: ArrayLike) -> None:
-        self._data = np.asarray(value._data if isinstance(value, Tensor) else value)
+        self._data = _as_array(value, None, self.requires_grad)
         self._version += 1
 
     @property
@@ -152,8 +167,8 @@ class Tensor:
         return self._node.label if self._node is not None else "leaf"
 
     def numpy(self) -> np.ndarray:
-        """The values as an ndarray (shared, not copied)."""
-        return self._data
+        """The values as an ndarray (shared, not copied; see `data` while a graph holds them)."""
+        return self.data
 
     def item(self) -> float:
         """The single value of a one-element tensor, as a Python number."""
@@ -360,8 +375,8 @@ def _index(index: Any) -> Any:
     """Plain NumPy index: Tensors become arrays, boolean masks become integer arrays."""
     items: list[Any] = []
     for i in index if isinstance(index, tuple) else (index,):
-        if isinstance(i, (Tensor, list)):
-            i = np.asarray(_value(i))
+        if isinstance(i, (Tensor, list, np.ndarray)):
+            i = np.array(_value(i))  # a copy: changing the user's index array later is harmless
         if isinstance(i, np.ndarray) and i.dtype == bool:
             items.extend(np.nonzero(i))  # a k-d mask stands for k integer index arrays
         else:
@@ -369,25 +384,61 @@ def _index(index: Any) -> Any:
     return items[0] if len(items) == 1 and not isinstance(index, tuple) else tuple(items)
 
 
-def _describe(x: Any, shape: tuple[int, ...]) -> str:
+def _describe(x: Any) -> str:
+    """An operand as the user knows it: its name (or kind) and its shape."""
     if isinstance(x, Tensor):
-        return f"{x.name} {shape}" if x.name else f"tensor {shape}"
-    if isinstance(x, np.ndarray):
-        return f"ndarray {shape}"
-    return f"{type(x).__name__} {shape}"
+        return f"{x.name} {x.shape}" if x.name else f"tensor {x.shape}"
+    if x is None or isinstance(x, (str, bytes, bool, int, float, np.number)):
+        return repr(x)
+    try:
+        return f"{type(x).__name__} {np.shape(x)}"
+    except ValueError:
+        return f"ragged {type(x).__name__}"
+
+
+def _operand_problem(x: Any) -> tuple[type[Exception], str] | None:
+    """What makes a non-Tensor operand unusable (None, text, ragged or non-numeric data)."""
+    if isinstance(x, (Tensor, bool, int, float, np.number)):
+        return None
+    if x is None:
+        return TypeError, "is None"
+    if isinstance(x, (str, bytes)):
+        return TypeError, f"is the string {x!r}, not a number"
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError):
+        return ValueError, "is ragged (its rows have different lengths)"
+    if arr.dtype.kind not in "biuf":
+        return TypeError, f"has dtype {arr.dtype}, not numbers"
+    return None
+
+
+_HINTS = {
+    IndexError: "Index with ints, slices, None, ... or integer arrays inside the shape.",
+    TypeError: "Operands must be Tensors, ndarrays of numbers, or numbers.",
+    ValueError: "Check the operands' shapes and the op's arguments.",
+}
 
 
 def _forward_error(op: Op, args: tuple[Any, ...], xs: list[Any], params: dict[str, Any],
-                   error: ValueError) -> str:
-    """Name the op, the operands and their shapes, the problem, and the fix."""
-    operands = [_describe(a, np.shape(x)) for a, x in zip(args, xs, strict=True)]
+                   error: Exception) -> Exception:
+    """The error to raise: names the op, the operands and their shapes, the problem, the fix."""
+    operands = [_describe(a) for a in args]
     where = (op.expr.format(*operands, **params) if not op.variadic
              else f"{op.name}({', '.join(operands)})")
+    for i, a in enumerate(args):
+        bad = _operand_problem(a)
+        if bad is not None:
+            side = ("the operand" if len(args) == 1 else ("the left", "the right")[i]
+                    + " operand" if len(args) == 2 else f"operand {i}")
+            return bad[0](f"{op.name} {where}: {side} {bad[1]}. Pass a Tensor, an ndarray of "
+                          "numbers or a number, e.g. np.asarray(data, dtype=float).")
     problem = op.shape_error(*xs, **params) if op.shape_error is not None else None
-    if problem is None:
-        return f"{op.name} {where}: {error}"
-    return (f"{op.name} {where}: {problem}. Check the shapes: reshape, transpose or index "
-            "an operand so they line up.")
+    if problem is not None:
+        return ValueError(f"{op.name} {where}: {problem}. Check the shapes: reshape, "
+                          "transpose or index an operand so they line up.")
+    kind = next(k for k in (ValueError, IndexError, TypeError, Exception) if isinstance(error, k))
+    return kind(f"{op.name} {where}: {error}. {_HINTS.get(kind, '')}".rstrip())
 
 
 def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
