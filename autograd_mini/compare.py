@@ -75,6 +75,7 @@ class Comparison:
     checks: list[tuple[str, bool]] = field(default_factory=list)
     numbers: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    captions: dict[Path, str] = field(default_factory=dict)
     explanation: str | None = None
     explain_check: float | None = None
     perturb: float = 0.0
@@ -214,9 +215,10 @@ class Comparison:
         self.files += written
         return written
 
-    def savefig(self, fig: Any, filename: str) -> Path:
+    def savefig(self, fig: Any, filename: str, caption: str = "") -> Path:
         """Save a matplotlib figure as PNG in the output folder and close it."""
         p = self.path(filename)
+        self.captions[p] = caption
         fig.savefig(p, dpi=110, bbox_inches="tight")
         import matplotlib.pyplot as plt
 

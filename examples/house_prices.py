@@ -90,8 +90,9 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     a = am.tensor(START[0], requires_grad=True, name="a")
     b = am.tensor(START[1], requires_grad=True, name="b")
     loss = J(a, b, x, y)
+    loss.name = "J"
     c.explain(loss, wrt=a)
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the values: the graph shows them
     c.graphs(loss)
     g = np.array([a.grad, b.grad], dtype=float)
     err = START[0] * x + START[1] - y
@@ -166,7 +167,9 @@ def plot_contour(c: cmp.Comparison, x: np.ndarray, y: np.ndarray, article: np.nd
     ax.plot(*article[0], "ko", ms=5, label="start (350, 380000)")
     ax.set(xlabel="a ($ per sq ft)", ylabel="b ($)", title="J(a, b) and two descent paths")
     ax.legend(fontsize=8)
-    c.savefig(fig, "contour.png")
+    c.savefig(fig, "contour.png", "contours of J(a, b): the article's two-rate descent "
+              "creeps along the narrow valley; with standardized area one rate heads straight "
+              "for the least-squares minimum")
 
 
 def plot_fit(c: cmp.Comparison, x: np.ndarray, y: np.ndarray, article: np.ndarray,
@@ -186,7 +189,8 @@ def plot_fit(c: cmp.Comparison, x: np.ndarray, y: np.ndarray, article: np.ndarra
     ax2.semilogy(loss_z, "b--", label="standardized: one rate")
     ax2.set(xlabel="step", ylabel="J (log scale)", title="J along the descent")
     ax2.legend(fontsize=8)
-    c.savefig(fig, "fit.png")
+    c.savefig(fig, "fit.png", "left: the data with both fitted lines and the closed-form "
+              "least-squares line; right: J along both descents")
 
 
 if __name__ == "__main__":

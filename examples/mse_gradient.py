@@ -63,7 +63,9 @@ def plot(c: cmp.Comparison, X: np.ndarray, y: np.ndarray, w0: np.ndarray) -> Non
     ax2.set(xlabel="N (rows of X)", ylabel="gradient norm", yscale="log",
             title="why / len(x)")
     ax2.legend(fontsize=8)
-    c.savefig(fig, "gradient_and_scale.png")
+    c.savefig(fig, "gradient_and_scale.png", "left: −∂L/∂w from autodiff and the seed's "
+              "x.T.dot(error)/len(x), entry by entry; right: the summed gradient grows with N, "
+              "the mean's does not")
 
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
@@ -74,8 +76,9 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     Xt, yt = am.tensor(X, name="X"), am.tensor(y, name="y")
     w = am.tensor(w0, requires_grad=True, name="w")
     loss = half_mse(Xt, yt, w)
+    loss.name = "L"
     c.explain(loss, wrt=w)
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the values: the graph shows them
     c.graphs(loss)
     seed = X.T @ (y - X @ w0) / len(X)
     c.row("−∂L/∂w", -w.grad, seed, "x.T.dot(y − score)/len(x)  (the seed's line)")

@@ -92,7 +92,8 @@ def plot(c: cmp.Comparison, path: list[tuple[float, float, float]]) -> None:
         ax2.plot(xs, w1 * xs + w2, style, label=f"{label}: f(x) = {w1:.3f}·x + {w2:.3f}")
     ax2.set(xlabel="x", ylabel="f(x)", ylim=(0, 40), title="fitted lines")
     ax2.legend(fontsize=8)
-    c.savefig(fig, "mse_and_lines.png")
+    c.savefig(fig, "mse_and_lines.png", "left: the MSE column of the article's table; right: "
+              "the lines of table lines 1, 2 and 200 through the two points")
 
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
@@ -103,8 +104,9 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     w1 = am.tensor(START[0], requires_grad=True, name="w1")
     w2 = am.tensor(START[1], requires_grad=True, name="w2")
     loss = mse(w1, w2)
+    loss.name = "MSE"
     c.explain(loss, wrt=w1)
-    loss.backward()
+    loss.backward(retain_graph=True)  # keep the values: the graph shows them
     c.row("∂MSE/∂w1 at (9, 10)", w1.grad, closed_form(*START)[0], "(2/N)·Σ(f(xᵢ)−yᵢ)·xᵢ")
     c.row("∂MSE/∂w2 at (9, 10)", w2.grad, closed_form(*START)[1], "(2/N)·Σ(f(xᵢ)−yᵢ)")
     c.graphs(loss)

@@ -1,0 +1,181 @@
+"""The `autograd-mini` command: demo, compare, graph, explain (also `python -m autograd_mini`).
+
+    autograd-mini demo [--out DIR]           all five seed comparisons and DIR/index.html
+    autograd-mini compare NAME [--out DIR]   one of them, printed in full
+    autograd-mini graph [--out DIR]          the MSE graph of DESIGN.md, forward and backward
+    autograd-mini explain EXPR --wrt w --shape X=100x3 ...   a derivation, step by step
+
+Exit status: 0 when everything agrees (PASS), 1 otherwise, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from . import __version__
+from .compare import DEFAULT_OUT, progress
+from .report import Run, write_report
+
+__all__ = ["EXAMPLES", "main", "build_parser", "run_example"]
+
+# In the order the demo runs them: from the plain gradient to what it is used for.
+EXAMPLES = ("mse_gradient", "bias_term", "two_points", "house_prices", "learning_rate")
+
+
+def example(name: str) -> ModuleType:
+    """The example module `name` (examples/NAME.py, installed as autograd_mini.examples)."""
+    return importlib.import_module(f"autograd_mini.examples.{name}")
+
+
+def run_example(name: str, out: Path, quiet: bool = True) -> Run:
+    """Run one example into `out`; keep what it printed (not shown when quiet)."""
+    buffer = io.StringIO()
+    start = time.perf_counter()
+    result, error = None, None
+    with contextlib.ExitStack() as stack:
+        if quiet:
+            stack.enter_context(contextlib.redirect_stdout(buffer))
+        try:
+            result = example(name).main(out=out)
+        except Exception:  # noqa: BLE001 - one broken example must not hide the other four
+            error = traceback.format_exc()
+    return Run(name, result, buffer.getvalue(), error, time.perf_counter() - start)
+
+
+def _echo(text: str) -> None:
+    """Print a line without tearing a progress bar that may be on screen."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(text)
+        return
+    tqdm.write(text)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run all five examples, print one line each, write the report; 1 if any failed."""
+    start = time.perf_counter()
+    runs = []
+    for name in progress(EXAMPLES, "demo", total=len(EXAMPLES)):
+        run = run_example(name, args.out / name)
+        _echo(run.summary())
+        runs.append(run)
+    seconds = time.perf_counter() - start
+    page = write_report(runs, args.out, seconds)
+    failed = [r.name for r in runs if not r.passed]
+    print(f"report: {page} ({seconds:.1f} s)")
+    if failed:
+        print(f"FAILED: {', '.join(failed)} (see the report, or `autograd-mini compare NAME`)")
+    return 1 if failed else 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run one example, printing everything it prints; 0 on PASS."""
+    out = args.out if args.out is not None else DEFAULT_OUT / args.name
+    run = run_example(args.name, out, quiet=False)
+    if run.error:
+        print(run.error)
+    return 0 if run.passed else 1
+
+
+def design_mse_graph() -> object:
+    """The graph of DESIGN.md: loss = mean((X·w − y)²), X 100×3, y 100×1, w 3×1, after backward."""
+    import numpy as np
+
+    import autograd_mini as am
+
+    rng = np.random.default_rng(0)
+    X = am.tensor(rng.normal(size=(100, 3)), name="X")
+    y = am.tensor(rng.normal(size=(100, 1)), name="y")
+    w = am.tensor(np.zeros((3, 1)), requires_grad=True, name="w")
+    score = X @ w
+    score.name = "score"
+    loss = ((score - y) ** 2).mean()
+    loss.name = "loss"
+    loss.backward(retain_graph=True)  # keep the values so the picture can show them
+    return loss
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Render the DESIGN.md MSE graph, forward and backward, as .svg and .dot."""
+    import autograd_mini as am
+
+    render = getattr(am, "render_graph", None)
+    if render is None:
+        print("graph: this build has no am.render_graph (autograd_mini.viz)")
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    loss = design_mse_graph()
+    status = 0
+    for view in ("forward", "backward"):
+        svg = args.out / f"mse_graph_{view}.svg"
+        try:
+            render(loss, svg, backward=view == "backward")
+            print(f"wrote {svg} and {svg.with_suffix('.dot')}")
+        except RuntimeError as e:  # no renderer or it failed; the .dot is written regardless
+            print(e)
+            status = 1
+    return status
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Hand the expression to autograd_mini.expression.run_explain."""
+    try:
+        from .expression import run_explain
+    except ImportError as e:
+        print(f"explain: not available in this build ({e})")
+        return 1
+    return int(run_explain(args.expression, wrt=args.wrt, shapes=args.shape, out=args.out,
+                           ascii=args.ascii))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="autograd-mini", description="Reverse-mode autodiff for NumPy that shows its work: "
+        "the seed comparisons, graphs and step-by-step explanations.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run all five comparisons and write an HTML report")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                   help=f"output folder (default {DEFAULT_OUT}); the report is OUT/index.html")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("compare", help="run one comparison and print it in full")
+    p.add_argument("name", choices=EXAMPLES, help="which example")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"output folder (default {DEFAULT_OUT}/NAME)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("graph", help="render the MSE graph of DESIGN.md (forward and backward)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT / "graph",
+                   help=f"output folder (default {DEFAULT_OUT / 'graph'})")
+    p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("explain", help="derive a gradient step by step, e.g. "
+                       "'mean((X @ w - y) ** 2)' --wrt w --shape X=100x3 --shape w=3x1 "
+                       "--shape y=100x1")
+    p.add_argument("expression", help="a NumPy-style expression in the tensors' names")
+    p.add_argument("--wrt", action="append", required=True, metavar="NAME",
+                   help="differentiate with respect to NAME (repeatable)")
+    p.add_argument("--shape", action="append", default=[], metavar="NAME=AxB",
+                   help="the shape of a name, e.g. X=100x3 (repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="also write the graph files here")
+    p.add_argument("--ascii", action="store_true", help="plain ASCII instead of Unicode math")
+    p.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `autograd-mini` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

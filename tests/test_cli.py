@@ -1,0 +1,150 @@
+"""The `autograd-mini` command: parsing, demo and its report, compare, graph, explain."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from autograd_mini import cli
+from autograd_mini import compare as cmp
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    """`autograd-mini demo --out DIR` once: exit status, what it printed, DIR."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("demo")
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        status = cli.main(["demo", "--out", str(out)])
+    return status, buffer.getvalue(), out
+
+
+def test_parser_reads_every_subcommand() -> None:
+    p = cli.build_parser()
+    assert p.parse_args(["demo"]).out == cmp.DEFAULT_OUT
+    assert p.parse_args(["demo", "--out", "x"]).out == Path("x")
+    args = p.parse_args(["compare", "two_points", "--out", "o"])
+    assert (args.name, args.out, args.func) == ("two_points", Path("o"), cli.cmd_compare)
+    assert p.parse_args(["graph"]).out == cmp.DEFAULT_OUT / "graph"
+    args = p.parse_args(["explain", "mean((X @ w - y) ** 2)", "--wrt", "w", "--wrt", "y",
+                         "--shape", "X=100x3", "--shape", "w=3x1", "--ascii"])
+    assert args.wrt == ["w", "y"] and args.shape == ["X=100x3", "w=3x1"]
+    assert args.ascii and args.out is None and args.expression == "mean((X @ w - y) ** 2)"
+
+
+@pytest.mark.parametrize("argv", [[], ["compare", "nope"], ["explain", "x"], ["frobnicate"]])
+def test_usage_errors_exit_2(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+
+
+def test_demo_prints_five_pass_lines(demo: tuple[int, str, Path]) -> None:
+    status, printed, out = demo
+    assert status == 0, printed
+    lines = [line for line in printed.splitlines() if line.split()[:1] in ([n] for n in
+                                                                          cli.EXAMPLES)]
+    assert [line.split()[0] for line in lines] == list(cli.EXAMPLES)
+    for line in lines:
+        assert re.fullmatch(r"\w+ +max rel diff \d\.\de[-+]\d\d  PASS", line), line
+        assert float(line.split()[4]) <= cmp.TOLERANCE
+    assert f"report: {out / 'index.html'}" in printed
+
+
+def test_report_references_only_existing_files(demo: tuple[int, str, Path]) -> None:
+    _, _, out = demo
+    page = (out / "index.html").read_text(encoding="utf-8")
+    refs = re.findall(r'(?:href|src)="([^"]+)"', page)
+    local = [r for r in refs if not r.startswith(("data:", "#"))]
+    assert len(local) >= 5 * 3  # every example links its graphs and plots
+    for ref in local:
+        assert (out / ref).is_file(), ref
+    for name in cli.EXAMPLES:
+        assert f'<section id="{name}">' in page and f'href="#{name}"' in page
+
+
+def test_report_embeds_tables_graphs_and_plots(demo: tuple[int, str, Path]) -> None:
+    _, _, out = demo
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("data:image/svg+xml;base64,") == 2 * len(cli.EXAMPLES)
+    assert page.count("data:image/png;base64,") >= len(cli.EXAMPLES)
+    assert page.count('class="pass">PASS') == len(cli.EXAMPLES)
+    assert page.count("closed form value") == len(cli.EXAMPLES)  # each table's header
+    assert "w1 = 1.985, w2 = 3.024, MSE: 5.64946777215e-05" in page  # the article's last line
+
+
+def test_demo_fails_when_an_example_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """One failing comparison and one that raises: exit 1, both FAIL, report still written."""
+
+    def failing(out: Path) -> cmp.Comparison:
+        c = cmp.Comparison.start("bad", "a wrong closed form", "L", out)
+        c.row("g", [1.0], [2.0], "g")
+        return c.finish()
+
+    def raising(out: Path) -> cmp.Comparison:
+        raise ZeroDivisionError("on purpose")
+
+    fakes = {"mse_gradient": failing, "bias_term": raising}
+    monkeypatch.setattr(cli, "EXAMPLES", tuple(fakes))
+    monkeypatch.setattr(cli, "example", lambda name: types.SimpleNamespace(main=fakes[name]))
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 1
+    printed = capsys.readouterr().out
+    assert re.search(r"mse_gradient +max rel diff 5\.0e-01  FAIL", printed)
+    assert re.search(r"bias_term +error: ZeroDivisionError: on purpose  FAIL", printed)
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert page.count('class="fail">FAIL') == 2 and "ZeroDivisionError" in page
+
+
+def test_compare_runs_one_and_prints_it(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["compare", "two_points", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "200: w1 = 1.985, w2 = 3.024" in printed and printed.rstrip().endswith(
+        "(tolerance 1e-10)")
+    assert (tmp_path / "table.txt").is_file()
+
+
+def test_graph_renders_the_design_mse_graph(tmp_path: Path) -> None:
+    """Through `python -m autograd_mini`, which also checks __main__."""
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", "graph", "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for view in ("forward", "backward"):
+        assert "<svg" in (tmp_path / f"mse_graph_{view}.svg").read_text(encoding="utf-8")
+        assert "digraph" in (tmp_path / f"mse_graph_{view}.dot").read_text(encoding="utf-8")
+    assert "matmul" in (tmp_path / "mse_graph_forward.dot").read_text(encoding="utf-8")
+
+
+def test_explain_hands_its_arguments_to_run_explain(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = {}
+
+    def run_explain(expression: str, **kwargs: object) -> int:
+        seen.update(kwargs, expression=expression)
+        return 3
+
+    fake = types.ModuleType("autograd_mini.expression")
+    fake.run_explain = run_explain  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "autograd_mini.expression", fake)
+    status = cli.main(["explain", "sum(w * w)", "--wrt", "w", "--shape", "w=3x1", "--out",
+                       str(tmp_path), "--ascii"])
+    assert status == 3
+    assert seen == {"expression": "sum(w * w)", "wrt": ["w"], "shapes": ["w=3x1"],
+                    "out": tmp_path, "ascii": True}
+
+
+def test_explain_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("autograd_mini.expression")
+    status = cli.main(["explain", "mean((X @ w - y) ** 2)", "--wrt", "w", "--shape", "X=20x3",
+                       "--shape", "w=3x1", "--shape", "y=20x1", "--out", str(tmp_path)])
+    assert status == 0
+    assert "X" in capsys.readouterr().out
