@@ -89,7 +89,7 @@ def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """a where cond is true, else b; the condition itself gets no gradient."""
-    return Tensor._record(OPS["where"], a, b, cond=np.asarray(_value(cond), dtype=bool))
+    return Tensor._record(OPS["where"], a, b, cond=np.array(_value(cond), dtype=bool))
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:

@@ -36,6 +36,10 @@ def _as_array(data: ArrayLike, dtype: Any, requires_grad: bool) -> np.ndarray:
                         "numbers (bool, int or float). Convert strings or objects first, e.g. "
                         "np.asarray(data, dtype=float).")
     if requires_grad and arr.dtype.kind != "f":
+        if dtype is not None:
+            raise TypeError(f"am.tensor(..., dtype={arr.dtype}, requires_grad=True): only "
+                            "floating-point tensors can have gradients. Use dtype=float (or "
+                            "leave dtype out: integer data with requires_grad becomes float64).")
         arr = arr.astype(np.float64)  # a gradient of integers would be meaningless
     return arr
 
@@ -315,18 +319,22 @@ class Tensor:
         return Tensor._record(OPS["getitem"], self, index=_index(index))
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return Tensor._record(OPS["sum"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+        return Tensor._record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
+                              keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return Tensor._record(OPS["mean"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+        return Tensor._record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
+                              keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum; tied entries share the gradient evenly."""
-        return Tensor._record(OPS["max"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+        return Tensor._record(OPS["max"], self, axis=_axis(axis, self, "max"),
+                              keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The minimum; tied entries share the gradient evenly."""
-        return Tensor._record(OPS["min"], self, axis=_axis(axis, self.ndim), keepdims=keepdims)
+        return Tensor._record(OPS["min"], self, axis=_axis(axis, self, "min"),
+                              keepdims=keepdims)
 
     def exp(self) -> Tensor:
         return Tensor._record(OPS["exp"], self)
@@ -365,9 +373,13 @@ def _value(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
 
-def _axis(axis: Any, ndim: int) -> Any:
+def _axis(axis: Any, t: Tensor, op: str) -> Any:
     """Validate `axis` now (a clear error) and keep it hashable for graph labels."""
-    normalize_axis(axis, ndim)
+    try:
+        normalize_axis(axis, t.ndim)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{op} of {_describe(t)}: {e}. Axes run from {-t.ndim} to "
+                      f"{t.ndim - 1}; axis=None reduces over all of them.") from None
     return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else axis
 
 
@@ -438,7 +450,11 @@ def _forward_error(op: Op, args: tuple[Any, ...], xs: list[Any], params: dict[st
         return ValueError(f"{op.name} {where}: {problem}. Check the shapes: reshape, "
                           "transpose or index an operand so they line up.")
     kind = next(k for k in (ValueError, IndexError, TypeError, Exception) if isinstance(error, k))
-    return kind(f"{op.name} {where}: {error}. {_HINTS.get(kind, '')}".rstrip())
+    hint = _HINTS.get(kind, "")
+    if kind is not IndexError and any(np.asarray(x).dtype.kind in "biu" for x in xs):
+        hint = ("An operand holds integers; this op needs floats: make it float first, e.g. "
+                "am.tensor(data, dtype=float).")
+    return kind(f"{op.name} {where}: {error}. {hint}".rstrip())
 
 
 def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
@@ -457,10 +473,15 @@ def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
                 f"grad=∂L/∂output, an array of shape {root.shape}.")
         g = np.ones((), dtype=root.dtype)
     else:
+        problem = _operand_problem(grad)
+        if problem is not None:
+            raise problem[0](f"backward(grad=...): grad {problem[1]}; pass ∂L/∂output as an "
+                             f"array of numbers of shape {root.shape}.")
         g = np.asarray(_value(grad), dtype=root.dtype)
         if g.shape != root.shape:
             raise ValueError(f"backward(grad=...): grad has shape {g.shape} but the tensor has "
-                             f"shape {root.shape}; they must match.")
+                             f"shape {root.shape}; they must match. Pass ∂L/∂output, an array "
+                             f"of shape {root.shape} (np.ones({root.shape}) for a plain sum).")
     if not create_graph:
         return engine.sweep(_vertex(root), g, retain_graph=retain_graph, create_graph=False,
                             wrt=wrt)
