@@ -12,15 +12,15 @@ interpreter. `renderer=` or the AUTOGRAD_MINI_RENDERER environment variable name
 
 from __future__ import annotations
 
+import functools
 import html
 import os
+import re
 import shlex
 import shutil
-import string
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,15 +116,57 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
     ctx = _Context(root, top, names, ids, show_grad, show_values, _backward_ran(order),
                    _kept_values(order))
 
-    g = GraphDrawing(name="autograd_graph", graph_attr={"rankdir": rankdir},
-                     node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                     edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+    g = _Dot()
     for k, vertex in enumerate(order):  # inputs first, so every edge joins drawn nodes
         _draw_tensor(g, ctx, k, vertex)
         if isinstance(vertex, Node):
             _draw_op(g, ctx, k, vertex, backward)
     _draw_legend(g, backward)
-    return g
+    return GraphDrawing(name="autograd_graph", graph_attr={"rankdir": rankdir},
+                        node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                        edge_attr={"fontname": "Helvetica", "fontsize": "10"}, body=g.lines)
+
+
+class _Html(str):
+    """A label to emit as a DOT HTML string, <…>, rather than a quoted one."""
+
+
+class _Dot:
+    """DOT statements as text, one line each, in the order drawn.
+
+    Written here rather than through Digraph.node/edge: it is several times faster on big
+    graphs, and the bytes depend only on this code.
+    """
+
+    def __init__(self, indent: str = "\t") -> None:
+        self.lines: list[str] = []
+        self.indent = indent
+
+    def node(self, node_id: str, label: str, kind: str = "", **attrs: str) -> None:
+        """A node; `kind` adds that kind's style, formatted once (big graphs repeat it)."""
+        style = f" {_style_attrs(kind)}" if kind else ""
+        self.lines.append(
+            f"{self.indent}{node_id} [{_attr_list(label=label, **attrs)}{style}]\n")
+
+    def edge(self, tail: str, head: str, **attrs: str) -> None:
+        tail_head = f"{self.indent}{tail} -> {head}"
+        self.lines.append(f"{tail_head} [{_attr_list(**attrs)}]\n" if attrs else
+                          f"{tail_head}\n")
+
+
+@functools.cache
+def _style_attrs(kind: str) -> str:
+    return _attr_list(**_STYLES[kind])
+
+
+def _attr_list(**attrs: str) -> str:
+    return " ".join(f"{k}={_quote(v)}" for k, v in attrs.items())
+
+
+def _quote(value: str) -> str:
+    if isinstance(value, _Html):
+        return f"<{value}>"
+    return '"' + value.replace('"', '\\"') + '"'
 
 
 class _Context:
@@ -195,14 +237,14 @@ def _kind(ctx: _Context, vertex: Any) -> str:
     return "parameter" if vertex.requires_grad else "constant"
 
 
-def _draw_tensor(g: graphviz.Digraph, ctx: _Context, k: int, vertex: Any) -> None:
+def _draw_tensor(g: _Dot, ctx: _Context, k: int, vertex: Any) -> None:
     lines = [f"<b>{_html(ctx.names[k])}</b>",
-             _small(f"{_shape(vertex.shape)} {vertex.dtype}")]
+             _small(f"{_shape(vertex.shape)} {_dtype_name(vertex.dtype)}")]
     if ctx.show_values:
         lines.append(_value_line(ctx, vertex))
     if ctx.show_grad:
         lines.extend(_grad_line(ctx, vertex))
-    g.node(f"t{k}", "<" + "<br/>".join(lines) + ">", **_STYLES[_kind(ctx, vertex)])
+    g.node(f"t{k}", _Html("<br/>".join(lines)), kind=_kind(ctx, vertex))
 
 
 def _value_line(ctx: _Context, vertex: Any) -> str:
@@ -256,6 +298,11 @@ def _num(x: Any) -> str:
     return f"{float(x):.4g}"
 
 
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype: np.dtype) -> str:
+    return str(dtype)  # cached: str(dtype) is slow enough to show on 100,000-op graphs
+
+
 def _shape(shape: tuple[int, ...]) -> str:
     """(100,1), (1,), (): the compact form the edge labels use too."""
     return "(" + ",".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
@@ -272,18 +319,18 @@ def _small(text: str, escape: bool = True) -> str:
 # ---- ops and edges -------------------------------------------------------------------------
 
 
-def _draw_op(g: graphviz.Digraph, ctx: _Context, k: int, node: Node, backward: bool) -> None:
+def _draw_op(g: _Dot, ctx: _Context, k: int, node: Node, backward: bool) -> None:
     names = [ctx.name(p) for p in node.inputs]
     expr = _fill(node.op.expr, names, ctx.names[k], node.params)
-    label = f"<<b>{_html(node.label)}</b><br/>{_small(expr)}>"
-    g.node(f"op{k}", label, **_STYLES["op"])
+    label = _Html(f"<b>{_html(node.label)}</b><br/>{_small(expr)}")
+    g.node(f"op{k}", label, kind="op")
     if backward:
         _backward_edges(g, ctx, k, node, names)
     else:
         _forward_edges(g, ctx, k, node)
 
 
-def _forward_edges(g: graphviz.Digraph, ctx: _Context, k: int, node: Node) -> None:
+def _forward_edges(g: _Dot, ctx: _Context, k: int, node: Node) -> None:
     for i, parent in enumerate(node.inputs):
         note = _reduction_note(node, i)
         attrs = {"label": _plain(note), **_REDUCE_EDGE} if note else {}
@@ -291,17 +338,15 @@ def _forward_edges(g: graphviz.Digraph, ctx: _Context, k: int, node: Node) -> No
     g.edge(f"op{k}", f"t{k}")
 
 
-def _backward_edges(g: graphviz.Digraph, ctx: _Context, k: int, node: Node,
+def _backward_edges(g: _Dot, ctx: _Context, k: int, node: Node,
                     names: list[str]) -> None:
     """Gradient flow: output → op with ḡ, then op → each input with the op's VJP for it."""
     g.edge(f"t{k}", f"op{k}", label=_GRAD_SYMBOL, **_GRAD_EDGE)
-    formulas = node.op.formulas
     for i, parent in enumerate(node.inputs):
         if not parent.requires_grad:  # the engine computes no gradient for constants
             g.edge(f"op{k}", ctx.tid(parent), **_NO_GRAD_EDGE)
             continue
-        template = formulas[min(i, len(formulas) - 1)]  # a variadic op has one formula
-        parts = [_fill(template, names, ctx.names[k], node.params)]
+        parts = [_vjp_text(node, i, names, ctx.names[k])]
         note = _reduction_note(node, i)
         if note:
             parts.append(note)
@@ -348,51 +393,86 @@ def _vjp_shape(node: Node, i: int) -> tuple[int, ...] | None:
     return tuple(np.shape(gi))
 
 
-class _Template(string.Formatter):
-    """Fills an op's expr or formula; a placeholder it cannot fill stays as written."""
+def _vjp_text(node: Node, i: int, names: list[str], out: str) -> str:
+    """The op's symbolic VJP for input i, in the tensors' names: 'Xᵀ · ḡ'.
 
-    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
-        try:
-            return super().get_value(key, args, kwargs)
-        except (IndexError, KeyError):
-            return "{" + str(key) + "}"
+    A formula is either a template ('{0}ᵀ · {g}') or a rule run on symbolic expressions,
+    as the explainer does; both read the same entry of the op table.
+    """
+    formulas = node.op.formulas
+    formula = formulas[min(i, len(formulas) - 1)]  # a variadic op has one formula
+    if isinstance(formula, str):
+        return _fill(formula, names, out, node.params)
+    from . import symbolic  # only the rule form needs the expression algebra
 
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, (bool, np.bool_)):
-            return str(value)
-        if isinstance(value, (int, float, np.number)):
-            return f"{value:g}"
-        if isinstance(value, np.ndarray):
-            return f"array{_shape(value.shape)}"
-        return str(value)
-
-
-def _fill(template: str, names: Iterable[str], out: str, params: dict[str, Any]) -> str:
-    """An op's template in the tensors' names: '{0}ᵀ · {g}' → 'Xᵀ · ḡ'."""
+    xs = [symbolic.Sym(n, p.shape) for n, p in zip(names, node.inputs, strict=True)]
+    extra = {"i": i} if node.op.variadic else {}
     try:
-        return _Template().format(template, *names, g=_GRAD_SYMBOL, out=out, **params)
-    except (ValueError, TypeError):  # a malformed template is shown as it is
-        return template
+        e = formula(symbolic.Sym(_GRAD_SYMBOL, node.shape), *xs,
+                    out=symbolic.Sym(out, node.shape), **node.params, **extra)
+        printer = symbolic.Printer()
+        text = str(printer(e))
+    except Exception:  # a drawing must not fail on one formula the algebra cannot print
+        return f"∂L/∂{names[i]} by {node.op.name}'s rule"
+    sizes = ", ".join(f"{letter} = {n}" for n, letter in printer.sizes.items())
+    return f"{text}   ({sizes})" if sizes else text
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _fill(template: str, names: list[str], out: str, params: dict[str, Any]) -> str:
+    """An op's template in the tensors' names: '{0}ᵀ · {g}' → 'Xᵀ · ḡ'.
+
+    {0}, {1}… are the inputs, {g} the upstream gradient, {out} the output, other words the
+    op's params; a placeholder with nothing to fill it stays as written.
+    """
+    def value(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key.isdigit():
+            return names[int(key)] if int(key) < len(names) else m.group(0)
+        if key == "g":
+            return _GRAD_SYMBOL
+        if key == "out":
+            return out
+        return _param(params[key]) if key in params else m.group(0)
+    return _PLACEHOLDER.sub(value, template)
+
+
+def _param(value: Any) -> str:
+    """A param as it reads in a formula: 2 not 2.0, 1: for a slice, (5,) for an index array."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_)):
+        return f"{value:g}"
+    if isinstance(value, np.ndarray):
+        return f"array{_shape(value.shape)}"
+    if isinstance(value, slice):
+        ends = ("" if v is None else str(v) for v in (value.start, value.stop, value.step))
+        return ":".join(ends).rstrip(":") or ":"
+    if isinstance(value, tuple):
+        return ", ".join(_param(v) for v in value)
+    return "…" if value is Ellipsis else str(value)
 
 
 def _plain(text: str) -> str:
-    """A plain (not HTML) DOT label: backslashes kept literal, '<…>' not taken as HTML."""
-    return graphviz.nohtml(text.replace("\\", "\\\\"))
+    """Text for a quoted DOT label: backslashes kept literal (DOT reads them as escapes)."""
+    return text.replace("\\", "\\\\")
 
 
-def _draw_legend(g: graphviz.Digraph, backward: bool) -> None:
+def _draw_legend(g: _Dot, backward: bool) -> None:
     """One small box per kind of vertex, in a row (chained by invisible edges)."""
-    with g.subgraph(name="cluster_legend") as legend:
-        legend.attr(label="legend", fontname="Helvetica", fontsize="10", color="#bbbbbb")
-        ids = [f"legend_{kind}" for kind in _LEGEND]
-        for node_id, (kind, text) in zip(ids, _LEGEND.items(), strict=True):
-            legend.node(node_id, text, fontsize="9", **_STYLES[kind])
-        if backward:
-            ids.append("legend_grad")
-            legend.node("legend_grad", f"{_GRAD_SYMBOL} = ∂L/∂(op output)\\n"
-                        "edge label: the VJP the op applies", fontsize="9", shape="plaintext")
-        for a, b in zip(ids, ids[1:], strict=False):
-            legend.edge(a, b, style="invis")
+    legend = _Dot(indent="\t\t")
+    legend.lines.append('\t\tgraph [color="#bbbbbb" fontname="Helvetica" fontsize="10" '
+                        'label="legend"]\n')
+    ids = [f"legend_{kind}" for kind in _LEGEND]
+    for node_id, (kind, text) in zip(ids, _LEGEND.items(), strict=True):
+        legend.node(node_id, text, kind=kind, fontsize="9")
+    if backward:
+        ids.append("legend_grad")
+        legend.node("legend_grad", f"{_GRAD_SYMBOL} = ∂L/∂(op output)\\n"
+                    "edge label: the VJP the op applies", fontsize="9", shape="plaintext")
+    for a, b in zip(ids, ids[1:], strict=False):
+        legend.edge(a, b, style="invis")
+    g.lines += ["\tsubgraph cluster_legend {\n", *legend.lines, "\t}\n"]
 
 
 # ---- render_graph --------------------------------------------------------------------------

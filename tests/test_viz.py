@@ -1,0 +1,435 @@
+"""draw_graph and render_graph: what the DOT source shows, and how files get rendered.
+
+Golden files live in tests/golden/; after a deliberate change to the drawing (or to an op's
+label, expr or formula) regenerate them with AUTOGRAD_MINI_UPDATE_GOLDEN=1 and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograd_mini as am
+from autograd_mini import viz
+
+GOLDEN = Path(__file__).parent / "golden"
+NODE = re.compile(r"^\t(t\d+|op\d+) \[(.*)\]$", re.M)
+EDGE = re.compile(r"^\t(t\d+|op\d+) -> (t\d+|op\d+)(?: \[(.*)\])?$", re.M)
+
+
+def mse(n: int = 100, seed: int = 0) -> tuple[am.Tensor, am.Tensor, am.Tensor, am.Tensor]:
+    """The MSE graph of DESIGN.md: loss = mean((X·w − y)²)."""
+    rng = np.random.default_rng(seed)
+    X = am.tensor(rng.standard_normal((n, 3)), name="X")
+    y = am.tensor(rng.standard_normal((n, 1)), name="y")
+    w = am.tensor(np.zeros((3, 1)), requires_grad=True, name="w")
+    loss = ((X @ w - y) ** 2).mean()
+    return X, y, w, loss
+
+
+def nodes(source: str) -> dict[str, str]:
+    """Graph node id → its attribute text (legend nodes left out)."""
+    return dict(NODE.findall(source))
+
+
+def edges(source: str) -> list[tuple[str, str, str]]:
+    return EDGE.findall(source)
+
+
+def node_of(source: str, name: str) -> str:
+    """The attributes of the tensor node whose bold name is `name`."""
+    found = [attrs for attrs in nodes(source).values() if f"<b>{name}</b>" in attrs]
+    assert len(found) == 1, f"{len(found)} nodes named {name!r}"
+    return found[0]
+
+
+def label_of(attrs: str) -> str:
+    found = re.search(r'label="([^"]*)"', attrs)
+    assert found, attrs
+    return found.group(1)
+
+
+# ---- the MSE graph ---------------------------------------------------------------------------
+
+
+def test_mse_graph_has_a_node_per_tensor_and_per_op() -> None:
+    *_, loss = mse()
+    src = am.draw_graph(loss).source
+    ids = nodes(src)
+    assert sorted(i for i in ids if i.startswith("t")) == [f"t{k}" for k in range(7)]
+    assert sorted(i for i in ids if i.startswith("op")) == ["op2", "op4", "op5", "op6"]
+    # matmul, sub: two inputs and an output each; pow, mean: one input and an output.
+    assert len(edges(src)) == 10
+    for name in ("X", "w", "y"):
+        node_of(src, name)
+    for label in ("matmul", "sub", "pow 2", "mean"):
+        assert f"<b>{label}</b>" in src
+
+
+def test_op_nodes_show_the_op_table_expr_in_operand_order() -> None:
+    *_, loss = mse()
+    src = am.draw_graph(loss).source
+    assert "X · w" in src
+    assert "t2 − y" in src  # sub's left operand is the matmul output, named by its id
+
+
+def test_tensors_show_shape_dtype_and_value() -> None:
+    X, y, w, loss = mse()
+    src = am.draw_graph(loss).source
+    assert "(3,1) float64" in node_of(src, "w") and "[0, 0, 0]" in node_of(src, "w")
+    assert viz.summarize(X.data) in node_of(src, "X")
+    assert "min " in viz.summarize(X.data)
+    assert viz.summarize(loss.data) in node_of(src, "t6")
+
+
+def test_parameters_constants_and_root_are_drawn_differently_with_a_legend() -> None:
+    *_, loss = mse()
+    src = am.draw_graph(loss).source
+    w, X, y, root = (node_of(src, n) for n in ("w", "X", "y", "t6"))
+    assert 'fillcolor="#d9f2d0"' in w and "dashed" not in w
+    assert "dashed" in X and "dashed" in y
+    assert 'penwidth="2"' in root and "bold" in root
+    assert len({w, X, root}) == 3
+    for kind in ("parameter", "constant", "intermediate", "root", "op"):
+        assert f"legend_{kind} [" in src
+    assert "cluster_legend" in src
+
+
+def test_grads_appear_only_after_backward() -> None:
+    *_, w, loss = mse()
+    before = am.draw_graph(loss).source
+    assert "grad" not in node_of(before, "w")
+    assert "grad not kept" not in before
+    loss.backward()
+    after = am.draw_graph(loss).source
+    assert f"grad {viz.summarize(w.grad)}" in node_of(after, "w")
+    assert "grad" not in node_of(after, "X")  # constants have no gradient
+    assert "grad not kept" in node_of(after, "t4")  # intermediates are marked, not hidden
+    hidden = am.draw_graph(loss, show_grad=False).source
+    assert "grad" not in "".join(nodes(hidden).values())
+
+
+def test_values_that_backward_freed_are_marked() -> None:
+    X, y, w, loss = mse()
+    before = am.draw_graph(loss).source
+    diff = X.data @ w.data - y.data
+    assert viz.summarize(diff) in node_of(before, "t4")  # still saved by pow for its VJP
+    assert "value not kept" in node_of(before, "t5")  # nothing holds pow's output
+    loss.backward()
+    after = am.draw_graph(loss).source
+    assert "value freed" in node_of(after, "t4")
+    hidden = am.draw_graph(loss, show_values=False).source
+    assert "value" not in hidden and "[0, 0, 0]" not in hidden
+
+
+def test_a_tensor_the_user_holds_keeps_showing_its_value() -> None:
+    X = am.tensor(np.ones((4, 2)), name="X")
+    w = am.tensor(np.full((2, 1), 0.5), requires_grad=True, name="w")
+    score = X @ w
+    score.name = "score"
+    loss = (score ** 2).sum()
+    loss.backward()
+    assert "[1, 1, 1, 1]" in node_of(am.draw_graph(loss).source, "score")
+
+
+def test_a_sub_graph_is_drawn_from_an_intermediate_root() -> None:
+    X = am.tensor(np.ones((4, 2)), name="X")
+    w = am.tensor(np.ones((2, 1)), requires_grad=True, name="w")
+    score = X @ w
+    ((score - 1.0) ** 2).mean()
+    src = am.draw_graph(score).source
+    assert len(nodes(src)) == 4 and "pow" not in src
+    assert 'penwidth="2"' in nodes(src)["t2"]
+
+
+def test_scalar_constants_made_inside_an_op_are_shown() -> None:
+    x = am.tensor(2.0, requires_grad=True, name="x")
+    src = am.draw_graph(x * 3.0).source
+    assert "dashed" in node_of(src, "t1") and "<br/>3>" in node_of(src, "t1")
+
+
+# ---- broadcasting --------------------------------------------------------------------------
+
+
+def test_broadcast_reduction_is_labelled_on_the_bias_edge() -> None:
+    rng = np.random.default_rng(1)
+    X = am.tensor(rng.standard_normal((100, 3)), name="X")
+    W = am.tensor(rng.standard_normal((3, 1)), requires_grad=True, name="W")
+    b = am.tensor(np.zeros(1), requires_grad=True, name="b")
+    src = am.draw_graph(X @ W + b).source
+    labelled = [e for e in edges(src) if "sum over" in e[2]]
+    assert len(labelled) == 1
+    tail, head, attrs = labelled[0]
+    assert "<b>b</b>" in nodes(src)[tail] and head.startswith("op")
+    assert 'label="sum over axis 0: (100,1) → (1,)"' in attrs
+
+
+def test_no_reduction_label_where_the_vjp_already_has_the_input_shape() -> None:
+    # An outer product's operands broadcast to its output, yet its VJPs reduce nothing.
+    x = am.tensor(np.ones((3, 1)), requires_grad=True, name="x")
+    assert "sum over" not in am.draw_graph(x @ x.T).source
+    # A batched matmul does sum the shared matrix's gradient over the batch axis.
+    A = am.tensor(np.ones((2, 5, 3)), name="A")
+    B = am.tensor(np.ones((3, 4)), requires_grad=True, name="B")
+    assert "sum over axis 0: (2,3,4) → (3,4)" in am.draw_graph(A @ B).source
+
+
+def test_constants_get_no_reduction_label() -> None:
+    x = am.tensor(np.ones((4, 3)), requires_grad=True, name="x")
+    c = am.tensor(np.ones(3), name="c")
+    assert "sum over" not in am.draw_graph(x * c).source
+
+
+# ---- the backward view ---------------------------------------------------------------------
+
+
+def test_backward_view_labels_edges_with_the_ops_vjp_in_tensor_names() -> None:
+    *_, loss = mse()
+    loss.backward()
+    src = am.draw_graph(loss, backward=True).source
+    by_pair = {(a, b): attrs for a, b, attrs in edges(src)}
+    into_w = label_of(by_pair[("op2", "t1")])  # matmul → w
+    assert into_w.replace(" ", "") == "Xᵀ·ḡ"
+    into_diff = label_of(by_pair[("op5", "t4")])  # pow 2 → X·w − y: 2 · ḡ ⊙ t4
+    assert "2" in into_diff and "t4" in into_diff and "ḡ" in into_diff
+    assert "N" in label_of(by_pair[("op6", "t5")])  # the 1/N of the mean
+    assert 'label="ḡ"' in by_pair[("t6", "op6")]  # ∂L/∂out flows into the op
+    assert "label" not in by_pair[("op2", "t0")] and "dotted" in by_pair[("op2", "t0")]
+    assert ("t0", "op2") not in by_pair  # forward edges are not drawn
+    assert "legend_grad" in src
+
+
+def test_backward_view_reduction_and_every_placeholder_filled() -> None:
+    rng = np.random.default_rng(2)
+    X = am.tensor(rng.standard_normal((5, 3)), name="X")
+    W = am.tensor(rng.standard_normal((3, 2)), requires_grad=True, name="W")
+    b = am.tensor(np.zeros(2), requires_grad=True, name="b")
+    h = am.concatenate([(X @ W + b).exp(), am.maximum(W.sum(axis=0, keepdims=True), 0.0)])
+    loss = am.where(h.data > 1, h, -h)[1:].sum()
+    src = am.draw_graph(loss, backward=True).source
+    assert "{" not in "".join(attrs for *_, attrs in edges(src))
+    b_id = next(i for i, attrs in nodes(src).items() if "<b>b</b>" in attrs)
+    into_b = [attrs for _, head, attrs in edges(src) if head == b_id]
+    assert len(into_b) == 1 and "ḡ\\nsum over axis 0: (5,2) → (2,)" in into_b[0]
+
+
+# ---- determinism and goldens ---------------------------------------------------------------
+
+
+def small_mse() -> am.Tensor:
+    X = am.tensor(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), name="X")
+    y = am.tensor(np.array([[1.0], [0.0], [2.0]]), name="y")
+    w = am.tensor(np.array([[0.5], [-0.25]]), requires_grad=True, name="w")
+    loss = ((X @ w - y) ** 2).mean()
+    loss.backward()
+    return loss
+
+
+def small_bias() -> am.Tensor:
+    X = am.tensor(np.arange(6.0).reshape(3, 2), name="X")
+    W = am.tensor(np.array([[1.0], [-1.0]]), requires_grad=True, name="W")
+    b = am.tensor(np.array([0.5]), requires_grad=True, name="b")
+    loss = (X @ W + b).tanh().sum()
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize(("build", "backward", "golden"), [
+    (small_mse, False, "mse_forward.dot"),
+    (small_bias, True, "bias_backward.dot"),
+])
+def test_golden_dot(build: object, backward: bool, golden: str) -> None:
+    src = am.draw_graph(build(), backward=backward).source  # type: ignore[operator]
+    path = GOLDEN / golden
+    if os.environ.get("AUTOGRAD_MINI_UPDATE_GOLDEN"):
+        path.write_text(src, encoding="utf-8")
+    assert src == path.read_text(encoding="utf-8")
+
+
+def test_same_graph_gives_the_same_bytes_in_another_process() -> None:
+    code = "from tests.test_viz import small_bias; import autograd_mini as am; " \
+           "import sys; sys.stdout.buffer.write(am.draw_graph(small_bias()).source.encode())"
+    root = Path(__file__).parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                         check=True).stdout
+    assert out == am.draw_graph(small_bias()).source.encode()
+    assert am.draw_graph(small_bias()).source == am.draw_graph(small_bias()).source
+
+
+# ---- size limits -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chain() -> am.Tensor:
+    """100,000 ops in a row: far deeper than any recursion limit."""
+    x = am.tensor(1.0, requires_grad=True, name="x")
+    for _ in range(100_000):
+        x = -x
+    return x
+
+
+def test_a_huge_graph_fails_fast_with_advice(chain: am.Tensor) -> None:
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="max_nodes=500") as info:
+        am.draw_graph(chain)
+    assert time.perf_counter() - start < 5
+    msg = str(info.value)
+    assert "200,001 nodes" in msg and "max_nodes=None" in msg and "sub-graph" in msg
+
+
+def test_a_huge_graph_draws_without_recursion_when_allowed(chain: am.Tensor) -> None:
+    src = am.draw_graph(chain, max_nodes=None).source
+    assert len(nodes(src)) == 200_001
+    assert len(edges(src)) == 200_000
+    assert "\tt100000 [" in src and "<b>x</b>" in src
+
+
+def test_max_nodes_counts_tensors_and_ops() -> None:
+    *_, loss = mse()
+    am.draw_graph(loss, max_nodes=11)
+    with pytest.raises(ValueError, match="max_nodes=11"):
+        am.draw_graph(loss, max_nodes=10)
+
+
+def test_draw_graph_rejects_what_is_not_a_tensor() -> None:
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        am.draw_graph(np.ones(3))  # type: ignore[arg-type]
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+RENDERERS = ["graphviz-pure"] + (["dot"] if shutil.which("dot") else [])
+
+
+def no_leftovers(folder: Path) -> bool:
+    return not list(folder.glob(".*.part"))
+
+
+def test_graphviz_pure_is_installed_for_the_tests() -> None:
+    assert viz.find_renderer("graphviz-pure") is not None
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_render_svg_parses_and_names_the_tensors(tmp_path: Path, renderer: str) -> None:
+    *_, loss = mse()
+    loss.backward()
+    out = am.render_graph(loss, str(tmp_path / "mse.svg"), renderer=renderer)
+    assert out == tmp_path / "mse.svg"
+    svg = ET.parse(out).getroot()
+    assert svg.tag.endswith("svg")
+    texts = {t.text for t in svg.iter() if t.tag.endswith("text")}
+    assert {"X", "w", "y", "matmul"} <= texts
+    assert (tmp_path / "mse.dot").read_text(encoding="utf-8") == am.draw_graph(loss).source
+    assert no_leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_render_png_backward_view(tmp_path: Path, renderer: str) -> None:
+    *_, loss = mse()
+    loss.backward()
+    out = am.render_graph(loss, tmp_path / "mse.png", backward=True, renderer=renderer)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Xᵀ" in (tmp_path / "mse.dot").read_text(encoding="utf-8")
+    assert no_leftovers(tmp_path)
+
+
+def test_a_failing_renderer_raises_its_stderr_and_leaves_the_old_file(tmp_path: Path) -> None:
+    *_, loss = mse()
+    target = tmp_path / "mse.pdf"
+    target.write_bytes(b"old")
+    with pytest.raises(viz.RenderError) as info:
+        am.render_graph(loss, target, renderer="graphviz-pure")  # it writes no PDF
+    assert "pdf" in info.value.stderr.lower() and info.value.stderr in str(info.value)
+    assert info.value.returncode != 0 and "SVG and PNG only" in str(info.value)
+    assert target.read_bytes() == b"old"
+    assert (tmp_path / "mse.dot").exists() and no_leftovers(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="PDF needs Graphviz's dot")
+def test_render_pdf_with_dot(tmp_path: Path) -> None:
+    *_, loss = mse()
+    assert am.render_graph(loss, tmp_path / "g.pdf", renderer="dot").read_bytes()[:5] == b"%PDF-"
+
+
+def test_dot_suffix_writes_only_the_source_and_unknown_suffixes_are_refused(
+        tmp_path: Path) -> None:
+    *_, loss = mse()
+    out = am.render_graph(loss, tmp_path / "g.gv", renderer="no-such-renderer")
+    assert out.read_text(encoding="utf-8") == am.draw_graph(loss).source
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.gv"]
+    with pytest.raises(ValueError, match=r"\.svg"):
+        am.render_graph(loss, tmp_path / "g.jpg")
+
+
+def test_renderer_search_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pure = viz.find_renderer("graphviz-pure")
+    assert pure is not None
+    monkeypatch.delenv(viz.RENDERER_ENV, raising=False)
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    fake_dot = fake_bin / "dot"
+    fake_dot.write_text("#!/bin/sh\nexit 1\n")
+    fake_dot.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake_bin))
+    assert viz.find_renderer() == str(fake_dot)  # dot on PATH comes first
+    fake_dot.unlink()
+    monkeypatch.setattr(sys, "executable", str(Path(pure).parent / "python"))
+    assert viz.find_renderer() == pure  # then graphviz-pure beside the interpreter
+    monkeypatch.setenv(viz.RENDERER_ENV, "graphviz-pure")
+    assert viz.find_renderer() == pure
+    monkeypatch.setenv(viz.RENDERER_ENV, "no-such-renderer")
+    assert viz.find_renderer() is None
+    with pytest.raises(am.RendererNotFoundError, match="'no-such-renderer' was not found"):
+        am.render_graph(am.tensor(1.0), tmp_path / "g.svg")
+
+
+def test_no_renderer_error_in_a_clean_process(tmp_path: Path) -> None:
+    # PATH holds neither renderer, and the interpreter is made to look as if it lived in an
+    # empty folder, so graphviz-pure beside it is not found either.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code = textwrap.dedent(f"""
+        import sys
+        sys.executable = {str(empty / "python")!r}
+        import numpy as np
+        import autograd_mini as am
+        from autograd_mini import viz
+        assert viz.find_renderer() is None
+        w = am.tensor(np.ones(2), requires_grad=True, name="w")
+        try:
+            am.render_graph((w * w).sum(), {str(tmp_path / "g.svg")!r})
+        except am.RendererNotFoundError as e:
+            assert isinstance(e, RuntimeError)
+            print(e)
+        """)
+    env = {k: v for k, v in os.environ.items() if k != viz.RENDERER_ENV}
+    env["PATH"] = str(empty)
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, check=True)
+    msg = done.stdout
+    dot_file, svg_file = tmp_path / "g.dot", tmp_path / "g.svg"
+    assert f"The DOT source was written to {dot_file}" in msg
+    assert "pip install 'autograd-mini[viz]'" in msg
+    assert "apt-get install graphviz" in msg and "brew install graphviz" in msg
+    assert f"dot -Tsvg {dot_file} -o {svg_file}" in msg
+    assert "<b>w</b>" in dot_file.read_text(encoding="utf-8")
+    assert not svg_file.exists() and no_leftovers(tmp_path)
+
+
+def test_jupyter_display_goes_through_the_renderer_search() -> None:
+    *_, loss = mse()
+    g = am.draw_graph(loss)
+    svg = ET.fromstring(g._repr_image_svg_xml())
+    assert {"X", "w", "y"} <= {t.text for t in svg.iter() if t.tag.endswith("text")}
+    assert g._repr_image_png()[:4] == b"\x89PNG"
