@@ -32,6 +32,7 @@ from .functions import (
     tanh,
     where,
 )
+from .explain import Explanation, explain
 from .gradcheck import GradcheckError, gradcheck
 from .losses import mse_loss
 from .mode import enable_grad, no_grad
@@ -58,4 +59,5 @@ __all__ = [
     "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where",
     "draw_graph", "render_graph", "RendererNotFoundError",
+    "explain", "Explanation",
 ]

@@ -29,8 +29,9 @@ Rule = Callable[..., Any]
 class Op:
     """One differentiable primitive: forward, VJPs, graph label and symbolic formulas.
 
-    `expr` is the forward in the inputs' names ("{0} · {1}"); `formulas[i]` is the VJP for
-    input i in terms of {g} (the upstream gradient), {0}, {1}..., {out} and the params;
+    `expr` is the forward in the inputs' names ("{0} · {1}"); `formulas[i]` is the symbolic
+    VJP for input i: a rule like the numeric one, `(g, *xs, out, **params)`, run by the
+    explainer on expressions (symbolic.Expr) instead of arrays, so `g @ b.T` builds "ḡ · bᵀ";
     `why` is the one-line reason the explainer gives for the rule.
     """
 
@@ -39,7 +40,7 @@ class Op:
     vjps: tuple[Rule, ...]
     label: Callable[..., str]
     expr: str
-    formulas: tuple[str, ...]
+    formulas: tuple[Rule, ...]
     why: str = ""
     save_inputs: bool = True
     save_out: bool = False
@@ -51,7 +52,7 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name: str, forward: Callable[..., Any], vjps: tuple[Rule, ...], *,
-          expr: str, formulas: tuple[str, ...], label: Callable[..., str] | None = None,
+          expr: str, formulas: tuple[Rule, ...], label: Callable[..., str] | None = None,
           **options: Any) -> Op:
     """Register an op under `name`; the label defaults to the name."""
     op = Op(name, forward, vjps, label or (lambda **_: name), expr, formulas, **options)
@@ -95,55 +96,62 @@ def _binary_shape_error(a: Any, b: Any, **_: Any) -> str | None:
 # ---- element-wise arithmetic --------------------------------------------------------------
 
 defop("add", np.add, (lambda g, a, b, out: g, lambda g, a, b, out: g),
-      expr="{0} + {1}", formulas=("{g}", "{g}"), save_inputs=False,
+      expr="{0} + {1}",
+      formulas=(lambda g, a, b, out: g, lambda g, a, b, out: g), save_inputs=False,
       why="addition passes the gradient through unchanged to both sides",
       shape_error=_binary_shape_error)
 
 defop("sub", np.subtract, (lambda g, a, b, out: g, lambda g, a, b, out: -g),
-      expr="{0} − {1}", formulas=("{g}", "−{g}"), save_inputs=False,
+      expr="{0} − {1}",
+      formulas=(lambda g, a, b, out: g, lambda g, a, b, out: -g), save_inputs=False,
       why="subtraction passes the gradient to the left side and its negative to the right",
       shape_error=_binary_shape_error)
 
 defop("mul", np.multiply, (lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
-      expr="{0} ⊙ {1}", formulas=("{g} ⊙ {1}", "{g} ⊙ {0}"),
+      expr="{0} ⊙ {1}", formulas=(lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
       why="each factor's gradient is the upstream gradient times the other factor",
       shape_error=_binary_shape_error)
 
 defop("div", np.divide,
       (lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
-      expr="{0} / {1}", formulas=("{g} / {1}", "−{g} ⊙ {0} / {1}²"), save_out=True,
+      expr="{0} / {1}",
+      formulas=(lambda g, a, b, out: g / b, lambda g, a, b, out: -g * a / b ** 2), save_out=True,
       why="d(a/b) = da/b − a·db/b²", shape_error=_binary_shape_error)
 
 defop("neg", np.negative, (lambda g, x, out: -g,),
-      expr="−{0}", formulas=("−{g}",), save_inputs=False, why="negation flips the sign")
+      expr="−{0}", formulas=(lambda g, x, out: -g,), save_inputs=False,
+      why="negation flips the sign")
 
 defop("pow", lambda x, p: np.power(x, p),
       (lambda g, x, out, p: g * (p * x ** (p - 1)),),
-      label=lambda p: f"pow {p:g}", expr="{0}^{p}", formulas=("{p} ⊙ {0}^({p}−1) ⊙ {g}",),
-      why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹")
+      label=lambda p: f"pow {p:g}", expr="{0}^{p}",
+      formulas=(lambda g, x, out, p: g * p * x ** (p - 1),),
+      why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)")
 
 defop("power", np.power,
       (lambda g, a, b, out: g * (b * a ** (b - 1)),
        lambda g, a, b, out: g * (call("log", a) * out)),
-      expr="{0}^{1}", formulas=("{g} ⊙ {1} ⊙ {0}^({1}−1)", "{g} ⊙ log({0}) ⊙ {0}^{1}"),
+      expr="{0}^{1}", formulas=(lambda g, a, b, out: g * b * a ** (b - 1),
+                              lambda g, a, b, out: g * a.log() * a ** b),
       save_out=True, why="d(aᵇ) = b·aᵇ⁻¹·da + log(a)·aᵇ·db", shape_error=_binary_shape_error)
 
 # ---- element-wise functions ---------------------------------------------------------------
 
 defop("exp", np.exp, (lambda g, x, out: g * out,),
-      expr="exp({0})", formulas=("{g} ⊙ exp({0})",), save_inputs=False, save_out=True,
+      expr="exp({0})", formulas=(lambda g, x, out: g * out,), save_inputs=False, save_out=True,
       why="exp is its own derivative")
 
 defop("log", np.log, (lambda g, x, out: g / x,),
-      expr="log({0})", formulas=("{g} / {0}",), why="d log(x)/dx = 1/x")
+      expr="log({0})", formulas=(lambda g, x, out: g / x,), why="d log(x)/dx = 1/x")
 
 defop("sqrt", np.sqrt, (lambda g, x, out: g / (2 * out),),
-      expr="√{0}", formulas=("{g} / (2 √{0})",), save_inputs=False, save_out=True,
+      expr="√{0}", formulas=(lambda g, x, out: g / (2 * out),), save_inputs=False, save_out=True,
       why="d√x/dx = 1/(2√x)")
 
 defop("tanh", np.tanh, (lambda g, x, out: g * (1 - out * out),),
-      expr="tanh({0})", formulas=("{g} ⊙ (1 − tanh²({0}))",), save_inputs=False, save_out=True,
-      why="d tanh(x)/dx = 1 − tanh²(x)")
+      expr="tanh({0})", formulas=(lambda g, x, out: g * (1 - out ** 2),), save_inputs=False,
+      save_out=True,
+      why="d tanh(x)/dx = 1 − tanh(x)²")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -153,15 +161,16 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 defop("sigmoid", _sigmoid, (lambda g, x, out: g * (out * (1 - out)),),
-      expr="σ({0})", formulas=("{g} ⊙ σ({0}) ⊙ (1 − σ({0}))",), save_inputs=False,
+      expr="σ({0})", formulas=(lambda g, x, out: g * out * (1 - out),), save_inputs=False,
       save_out=True, why="dσ(x)/dx = σ(x)(1 − σ(x))")
 
 defop("relu", lambda x: np.maximum(x, 0), (lambda g, x, out: g * _as(value(x) > 0, g),),
-      expr="relu({0})", formulas=("{g} ⊙ [{0} > 0]",),
+      expr="relu({0})", formulas=(lambda g, x, out: g * (x > 0),),
       why="relu passes the gradient where its input is positive (0 at exactly 0)")
 
 defop("abs", np.abs, (lambda g, x, out: g * _as(np.sign(value(x)), g),),
-      expr="|{0}|", formulas=("{g} ⊙ sign({0})",), why="d|x|/dx = sign(x) (0 at exactly 0)")
+      expr="|{0}|", formulas=(lambda g, x, out: g * x.sign(),),
+      why="d|x|/dx = sign(x) (0 at exactly 0)")
 
 
 def _clip_mask(x: Any, lo: Any, hi: Any) -> np.ndarray:
@@ -177,7 +186,8 @@ def _clip_mask(x: Any, lo: Any, hi: Any) -> np.ndarray:
 defop("clip", lambda x, lo, hi: np.clip(x, lo, hi),
       (lambda g, x, out, lo, hi: g * _as(_clip_mask(x, lo, hi), g),),
       label=lambda lo, hi: f"clip [{lo}, {hi}]", expr="clip({0}, {lo}, {hi})",
-      formulas=("{g} ⊙ [{lo} ≤ {0} ≤ {hi}]",),
+      formulas=(lambda g, x, out, lo, hi: g * (1 if lo is None else x >= lo)
+                * (1 if hi is None else x <= hi),),
       why="clip passes the gradient where the input lies inside the bounds")
 
 
@@ -190,21 +200,27 @@ def _maximum_share(a: Any, b: Any, g: Any) -> np.ndarray:
 defop("maximum", np.maximum,
       (lambda g, a, b, out: g * _maximum_share(a, b, g),
        lambda g, a, b, out: g * (1 - _maximum_share(a, b, g))),
-      expr="max({0}, {1})", formulas=("{g} ⊙ [{0} > {1}]", "{g} ⊙ [{1} > {0}]"),
+      expr="max({0}, {1})",
+      formulas=(lambda g, a, b, out: g * ((a > b) + 0.5 * a.eq(b)),
+                lambda g, a, b, out: g * ((b > a) + 0.5 * a.eq(b))),
       why="the gradient goes to the larger input; ties split it evenly",
       shape_error=_binary_shape_error)
 
 defop("minimum", np.minimum,
       (lambda g, a, b, out: g * _maximum_share(b, a, g),
        lambda g, a, b, out: g * (1 - _maximum_share(b, a, g))),
-      expr="min({0}, {1})", formulas=("{g} ⊙ [{0} < {1}]", "{g} ⊙ [{1} < {0}]"),
+      expr="min({0}, {1})",
+      formulas=(lambda g, a, b, out: g * ((a < b) + 0.5 * a.eq(b)),
+                lambda g, a, b, out: g * ((b < a) + 0.5 * a.eq(b))),
       why="the gradient goes to the smaller input; ties split it evenly",
       shape_error=_binary_shape_error)
 
 defop("where", lambda a, b, cond: np.where(cond, a, b),
       (lambda g, a, b, out, cond: g * _as(cond, g),
        lambda g, a, b, out, cond: g * _as(~cond, g)),
-      expr="where(cond, {0}, {1})", formulas=("{g} ⊙ cond", "{g} ⊙ ¬cond"), save_inputs=False,
+      expr="where(cond, {0}, {1})",
+      formulas=(lambda g, a, b, out, cond: g * cond, lambda g, a, b, out, cond: g * (1 - cond)),
+      save_inputs=False,
       why="each branch gets the gradient where it was chosen",
       shape_error=lambda a, b, cond: broadcast_problem(np.shape(a), np.shape(b), np.shape(cond)))
 
@@ -253,24 +269,34 @@ def _matmul_shape_error(a: Any, b: Any) -> str | None:
 
 
 defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
-      expr="{0} · {1}", formulas=("{g} · {1}ᵀ", "{0}ᵀ · {g}"),
-      why="∂(A·B)/∂B contracts the upstream gradient with Aᵀ: the only product that gives "
-          "B's shape", shape_error=_matmul_shape_error)
+      expr="{0} · {1}",
+      # A vector operand makes the product an outer one: ḡ·bᵀ needs b as a row.
+      formulas=(lambda g, a, b, out: g @ b.T if b.ndim > 1 else g.outer(b),
+                lambda g, a, b, out: a.T @ g if a.ndim > 1 else a.outer(g)),
+      why="ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape "
+          "(and ḡ·Bᵀ the only one with A's): that is why the transpose appears",
+      shape_error=_matmul_shape_error)
 
 # ---- reductions ---------------------------------------------------------------------------
 
 defop("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
       (lambda g, x, out, axis, keepdims: _expand(g, x.shape, axis, keepdims),),
       label=lambda axis, keepdims: "sum" if axis is None else f"sum axis={axis}",
-      expr="Σ {0}", formulas=("broadcast({g})",), save_inputs=False,
+      expr="Σ {0}",
+      formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims),),
+      save_inputs=False,
       why="every summed element gets the upstream gradient once")
 
 defop("mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
       (lambda g, x, out, axis, keepdims: _expand(g / _count(x.shape, axis), x.shape, axis,
                                                  keepdims),),
       label=lambda axis, keepdims: "mean" if axis is None else f"mean axis={axis}",
-      expr="mean({0})", formulas=("broadcast({g}) / N",), save_inputs=False,
-      why="the mean is the sum divided by N, so each element gets 1/N of the gradient")
+      expr="mean({0})",
+      formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims)
+                / x.count(axis),),
+      save_inputs=False,
+      why="mean(x) = Σ(x) / N, so each of the N elements gets 1/N of the upstream gradient: "
+          "the 1/N comes from here")
 
 
 def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
@@ -285,11 +311,17 @@ def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
     return _expand(g, shape, axis, keepdims) * _as(share, g)
 
 
+def _extreme_formula(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
+    """Symbolic: ḡ ⊙ [x = max(x)] / Σ[x = max(x)], the even split between ties."""
+    hit = x.eq(out.expand(x.shape, axis, keepdims))
+    return g.expand(x.shape, axis, keepdims) * hit / hit.sum(axis, keepdims=True)
+
+
 for _name, _fn in (("max", np.max), ("min", np.min)):
     defop(_name, (lambda f: lambda x, axis, keepdims: f(x, axis=axis, keepdims=keepdims))(_fn),
           (_extreme_vjp,), save_out=True,
           label=(lambda n: lambda axis, keepdims: n if axis is None else f"{n} axis={axis}")(_name),
-          expr=_name + "({0})", formulas=("{g} ⊙ [{0} = " + _name + "] / #ties",),
+          expr=_name + "({0})", formulas=(_extreme_formula,),
           why=f"only the {_name}imal entries get the gradient; ties share it evenly")
 
 
@@ -309,7 +341,9 @@ def _logsumexp_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
 
 defop("logsumexp", _logsumexp, (_logsumexp_vjp,), save_out=True,
       label=lambda axis, keepdims: "logsumexp" if axis is None else f"logsumexp axis={axis}",
-      expr="logΣexp({0})", formulas=("{g} ⊙ softmax({0})",),
+      expr="logΣexp({0})",
+      formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims)
+                * (x - out.expand(x.shape, axis, keepdims)).exp(),),
       why="the derivative of log Σ exp is the softmax")
 
 
@@ -321,13 +355,15 @@ def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
 defop("softmax", _softmax,
       (lambda g, x, out, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
       label=lambda axis: f"softmax axis={axis}", expr="softmax({0})",
-      formulas=("s ⊙ ({g} − Σ({g} ⊙ s))",), save_inputs=False, save_out=True,
+      formulas=(lambda g, x, out, axis: out * (g - (g * out).sum(axis, keepdims=True)),),
+      save_inputs=False, save_out=True,
       why="softmax's Jacobian is diag(s) − s·sᵀ")
 
 defop("log_softmax", lambda x, axis: x - _logsumexp(x, axis, True),
       (lambda g, x, out, axis: g - call("exp", out) * g.sum(axis=axis, keepdims=True),),
       label=lambda axis: f"log_softmax axis={axis}", expr="log_softmax({0})",
-      formulas=("{g} − softmax({0}) ⊙ Σ{g}",), save_inputs=False, save_out=True,
+      formulas=(lambda g, x, out, axis: g - out.exp() * g.sum(axis, keepdims=True),),
+      save_inputs=False, save_out=True,
       why="log_softmax(x) = x − logsumexp(x), whose derivative is the softmax")
 
 # ---- shape ops ----------------------------------------------------------------------------
@@ -335,7 +371,7 @@ defop("log_softmax", lambda x, axis: x - _logsumexp(x, axis, True),
 defop("reshape", lambda x, shape: np.reshape(x, shape),
       (lambda g, x, out, shape: g.reshape(x.shape),),
       label=lambda shape: f"reshape {shape}", expr="reshape({0})",
-      formulas=("reshape({g})",), save_inputs=False,
+      formulas=(lambda g, x, out, shape: g.reshape(x.shape),), save_inputs=False,
       why="reshaping moves no values, so the gradient is reshaped back")
 
 
@@ -346,13 +382,14 @@ def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
 defop("transpose", lambda x, axes: np.transpose(x, axes),
       (lambda g, x, out, axes: g.transpose(*_inverse(axes)),),
       label=lambda axes: "transpose" if axes == tuple(range(len(axes)))[::-1]
-      else f"transpose {axes}", expr="{0}ᵀ", formulas=("{g}ᵀ",), save_inputs=False,
+      else f"transpose {axes}", expr="{0}ᵀ",
+      formulas=(lambda g, x, out, axes: g.transpose(*_inverse(axes)),), save_inputs=False,
       why="transposing moves values, so the gradient is transposed back")
 
 defop("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
       (lambda g, x, out, shape: g,),  # the engine sums g back to x's shape
       label=lambda shape: f"broadcast {shape}", expr="broadcast({0})",
-      formulas=("Σ_broadcast {g}",), save_inputs=False,
+      formulas=(lambda g, x, out, shape: g,), save_inputs=False,
       why="a value copied to many places collects the gradient from all of them")
 
 
@@ -364,12 +401,14 @@ def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 defop("getitem", lambda x, index: x[index],
       (lambda g, x, out, index: call("scatter", g, index=index, shape=x.shape),),
-      label=lambda index: "getitem", expr="{0}[i]", formulas=("scatter({g})",),
+      label=lambda index: "getitem", expr="{0}[{index}]",
+      formulas=(lambda g, x, out, index: g.scatter(index, x.shape),),
       save_inputs=False,
       why="indexing picks values, so the gradient is scattered back (repeats add up)")
 
 defop("scatter", _scatter, (lambda g, x, out, index, shape: g[index],),
-      label=lambda index, shape: "scatter", expr="scatter({0})", formulas=("{g}[i]",),
+      label=lambda index, shape: "scatter", expr="scatter({0})",
+      formulas=(lambda g, x, out, index, shape: g[index],),
       save_inputs=False, why="scattering's adjoint gathers the same positions")
 
 
@@ -381,5 +420,5 @@ def _concat_vjp(g: Any, *xs: Any, out: Any, axis: int, i: int) -> Any:
 
 defop("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), (_concat_vjp,),
       label=lambda axis: f"concatenate axis={axis}", expr="[{0}, …]",
-      formulas=("{g}[slice i]",), save_inputs=False, variadic=True,
+      formulas=(_concat_vjp,), save_inputs=False, variadic=True,  # it reads as math too
       why="each piece gets back the slice of the gradient where it was placed")

@@ -1,0 +1,382 @@
+"""am.explain: the chain rule read off the recorded graph, one step per op, in the user's names.
+
+    loss = ((X @ w - y) ** 2).mean()
+    am.explain(loss, wrt=w).formula        # '2/N · Xᵀ · (X·w − y)'
+
+The explainer runs the engine's reverse sweep (the same toposort, the same order, the same
+undoing of broadcasts) but applies each op's symbolic VJP (`Op.formulas`) to expressions
+instead of its numeric VJP to arrays. So every factor of the result can be traced to the step
+that made it: the 1/N to the mean, the 2 to the square, the Xᵀ to the matrix product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import symbolic as sym
+from .engine import sweep
+from .graph import Node, toposort
+from .shapes import reduced_axes
+from .symbolic import Expr, Printer, to_ascii
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+G = "ḡ"  # the upstream gradient ∂L/∂(this op's output), in every local rule
+
+
+@dataclass
+class Part:
+    """What one step sends to one input: the local rule (in ḡ) and the resulting expression."""
+
+    input: Any  # the graph vertex
+    target: Expr  # the input as written
+    local: Expr
+    result: Expr
+    summed: tuple[int, ...]  # axes summed because the input was broadcast in the forward pass
+    adds: bool  # the input already had a contribution (fan-out): this one is added to it
+
+
+@dataclass
+class Step:
+    """One op on the way from the root to the wrt tensors."""
+
+    vertex: Node
+    written: Expr  # the op as the user wrote it
+    upstream: Expr  # ḡ: the gradient that reached the op's output
+    parts: list[Part]
+
+
+def _vertex(t: Any) -> Any:
+    """The graph vertex of a Tensor: its Node, or the Tensor itself for a leaf."""
+    node = getattr(t, "_node", None)
+    return node if node is not None else t
+
+
+def explain(root: Tensor, wrt: Tensor | Sequence[Tensor], *, ascii: bool = False) -> Explanation:
+    """Derive ∂root/∂wrt symbolically from root's recorded graph; see `Explanation`.
+
+    `root` must be a scalar (0-d) Tensor with a graph; `wrt` a tensor of that graph (a leaf
+    with requires_grad=True, or a named intermediate) or a list of them.
+    """
+    if getattr(root, "ndim", None) != 0:
+        raise ValueError(f"explain needs a scalar (0-d) root, got shape {np.shape(root)}: reduce "
+                         "it first (.sum() or .mean()), as backward() would need.")
+    targets = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    if not targets:
+        raise ValueError("explain: wrt is empty; pass the tensor (or a list of tensors) to "
+                         "differentiate with respect to")
+    for t in targets:
+        if not getattr(t, "requires_grad", False):
+            who = repr(t.name) if getattr(t, "name", None) else "this tensor"  # type: ignore
+            raise ValueError(f"explain: {who} does not require grad, so no gradient flows to "
+                             "it. Create it with am.tensor(..., requires_grad=True).")
+    return Explanation(_vertex(root), [_vertex(t) for t in targets], ascii=ascii)
+
+
+class Explanation:
+    """The derivation of ∂root/∂wrt.
+
+    `str()` lists the steps; `.formula` is the simplified result; `.check()` evaluates it with
+    NumPy and compares with the autodiff gradient; `.latex()`, `.markdown()` and
+    `.text(ascii=True)` are the other forms (Jupyter shows the LaTeX).
+    """
+
+    def __init__(self, root: Any, wrt: list[Any], *, ascii: bool = False) -> None:
+        self.root = root
+        self.wrt = wrt
+        self.ascii = ascii
+        self.sizes: dict[int, str] = {}
+        self._forward()
+        self._backward()
+        for e in self.expressions.values():  # letters in order of the final formulas: N first
+            Printer(sizes=self.sizes)(e)
+
+    # ---- building ---------------------------------------------------------------------
+
+    def _forward(self) -> None:
+        """An expression for every vertex: names where the user gave them, else inlined."""
+        self.exprs: dict[Any, Expr] = {}
+        self.written: dict[Any, Expr] = {}
+        self.defined: dict[str, Any] = {}  # printed name -> the vertex it names
+        for v in toposort(self.root, only_requires_grad=False):
+            if isinstance(v, Node):
+                args = tuple(self.exprs[p] for p in v.inputs)
+                self.written[v] = sym.forward(v.op.name, args, v.params, v.shape)
+                name = v.name if v is not self.root else None
+                self.exprs[v] = (sym.Sym(self._claim(name, v), v.shape) if name
+                                 else self.written[v])
+            else:
+                self.exprs[v] = self._leaf(v)
+        self.root_name = self._claim(self.root.name or "L", self.root)
+
+    def _claim(self, name: str, v: Any) -> str:
+        """A printed name for v: the user's, primed if another tensor already has it."""
+        while name in self.defined and self.defined[name] is not v:
+            name += "′"
+        self.defined[name] = v
+        return name
+
+    def _leaf(self, t: Any) -> Expr:
+        if t.name:
+            return sym.Sym(self._claim(t.name, t), t.shape)
+        if t.ndim == 0 and not t.requires_grad and np.isfinite(t.data):
+            return sym.Const(sym.number(t.data.item()))  # a constant: shown by its value
+        return sym.Sym(self._claim(f"t{sum(k.startswith('t') for k in self.defined) + 1}", t),
+                       t.shape)
+
+    def _backward(self) -> None:
+        """The engine's reverse sweep, applying each op's symbolic VJP to expressions."""
+        order = toposort(self.root)
+        ends = {id(v) for v in self.wrt}
+        reaches = self._reaching(order, ends)
+        grads: dict[Any, Expr] = {self.root: sym.Const(sym.Fraction(1))}
+        found: dict[Any, Expr] = {}
+        self.steps: list[Step] = []
+        for v in reversed(order):
+            g = grads.pop(v, None)
+            if g is None:
+                continue
+            if not isinstance(v, Node) or id(v) in ends:
+                found[v] = g
+                continue
+            xs = tuple(self.exprs[p] for p in v.inputs)
+            params = {k: sym.Array(k, x, x.shape) if isinstance(x, np.ndarray) and x.dtype == bool
+                      else x for k, x in v.params.items()}
+            step = Step(v, self.written[v], g, [])
+            for i, p in enumerate(v.inputs):
+                if not p.requires_grad:
+                    continue
+                gi, summed = self._rule(v, i, g, xs, params, p.shape)
+                if id(p) in reaches:
+                    local = self._rule(v, i, sym.Sym(G, v.shape), xs, params, p.shape)[0]
+                    step.parts.append(Part(p, self.exprs[p], local, gi, summed, p in grads))
+                grads[p] = gi if p not in grads else grads[p] + gi
+            if step.parts:
+                self.steps.append(step)
+        zero = sym.Const(sym.Fraction(0))
+        self.expressions: dict[str, Expr] = {
+            self._name(w): found.get(w, sym.expand(zero, w.shape, ())) for w in self.wrt}
+
+    def _rule(self, v: Node, i: int, g: Expr, xs: tuple[Expr, ...], params: dict[str, Any],
+              shape: tuple[int, ...]) -> tuple[Expr, tuple[int, ...]]:
+        """Input i's share of g by the op's formula, summed back to the input's shape."""
+        op = v.op
+        out = self.exprs[v]
+        if op.variadic:
+            gi = op.formulas[0](g, *xs, out=out, i=i, **params)
+        else:
+            gi = op.formulas[i](g, *xs, out=out, **params)
+        summed = reduced_axes(gi.shape, shape) if len(gi.shape) >= len(shape) else ()
+        gi = gi.sum_to(shape)
+        if gi.shape != shape:
+            raise RuntimeError(f"internal error: the symbolic VJP of {op.name} for input {i} "
+                               f"has shape {gi.shape}, expected {shape}")
+        return gi, summed
+
+    @staticmethod
+    def _reaching(order: list[Any], ends: set[int]) -> set[int]:
+        """ids of the vertices on a path to a wrt tensor (inputs come first in `order`)."""
+        reach: set[int] = set()
+        for v in order:
+            if id(v) in ends or any(id(p) in reach for p in getattr(v, "inputs", ())):
+                reach.add(id(v))
+        return reach
+
+    def _name(self, v: Any) -> str:
+        """How the text refers to a vertex: its name, else its expression (printed tight)."""
+        if v is self.root:
+            return self.root_name
+        e = self.exprs[v]
+        return e.name if isinstance(e, sym.Sym) else Printer(sizes=self.sizes).fmt(e, True)[0]
+
+    # ---- results ----------------------------------------------------------------------
+
+    @property
+    def formulas(self) -> dict[str, str]:
+        """{wrt name: ∂root/∂wrt as text}."""
+        return {k: self._print(e) for k, e in self.expressions.items()}
+
+    @property
+    def formula(self) -> str:
+        """∂root/∂wrt as text, e.g. '2/N · Xᵀ · (X·w − y)'; one line per tensor for a list."""
+        if len(self.expressions) == 1:
+            return next(iter(self.formulas.values()))
+        return "\n".join(f"{self._d(k)} = {f}" for k, f in self.formulas.items())
+
+    def check(self) -> float:
+        """Max relative difference between the formula and autodiff, on the recorded data.
+
+        Both are recomputed from the leaves' current data: the graph is replayed with the op
+        table's forward functions and swept with its numeric VJPs (works after backward(),
+        which frees the saved arrays), and the formula is evaluated with NumPy. The result is
+        max |formula − autodiff| / max |autodiff| over all wrt tensors (0 when both are 0).
+        """
+        values, grads = self._replay()
+        env = {name: values[v] for name, v in self.defined.items() if v in values}
+        worst = 0.0
+        for w in self.wrt:
+            got = sym.evaluate(self.expressions[self._name(w)], env)
+            want = np.broadcast_to(np.asarray(grads.get(w, 0.0)), w.shape)
+            scale = max(float(np.max(np.abs(want), initial=0.0)),
+                        float(np.max(np.abs(got), initial=0.0)))
+            diff = float(np.max(np.abs(got - want), initial=0.0))
+            worst = max(worst, diff / scale if scale > 0 else 0.0)
+        return worst
+
+    def _replay(self) -> tuple[dict[Any, np.ndarray], dict[Any, Any]]:
+        """Every vertex's value from the leaves, and ∂root/∂wrt by the engine on a fresh copy."""
+        values: dict[Any, np.ndarray] = {}
+        fresh: dict[Any, Any] = {}
+        for v in toposort(self.root, only_requires_grad=False):
+            if not isinstance(v, Node):
+                values[v] = fresh[v] = v.data
+                fresh[v] = v
+                continue
+            xs = tuple(values[p] for p in v.inputs)
+            out = np.asarray(v.op.forward(*xs, **v.params))
+            values[v] = out
+            node = Node(v.op, tuple(fresh[p] for p in v.inputs), v.params,
+                        xs if v.op.save_inputs else None, out if v.op.save_out else None, out)
+            node.requires_grad = v.requires_grad
+            fresh[v] = node
+        copy = {id(fresh[w]): w for w in self.wrt}
+        found = sweep(fresh[self.root], np.ones((), dtype=values[self.root].dtype),
+                      retain_graph=False, create_graph=False,
+                      wrt=tuple(fresh[w] for w in self.wrt))
+        return values, {copy[id(k)]: g for k, g in found.items() if id(k) in copy}
+
+    # ---- printing ---------------------------------------------------------------------
+
+    def _print(self, e: Expr, ascii: bool | None = None) -> str:
+        ascii = self.ascii if ascii is None else ascii
+        text = Printer(ascii=ascii, sizes=self.sizes)(e)
+        return to_ascii(text) if ascii else text
+
+    def _d(self, target: str) -> str:
+        """∂L/∂w, with parentheses around a compound target."""
+        simple = target.replace("_", "").replace("′", "").isalnum()
+        return f"∂{self.root_name}/∂{target if simple else '(' + target + ')'}"
+
+    def _where(self) -> list[str]:
+        """The sizes and the names the formulas use that the user may not have in view."""
+        lines = [f"{letter} = {n}" for n, letter in self.sizes.items()]
+        for name, v in self.defined.items():
+            if isinstance(v, Node) and v is not self.root:
+                lines.append(f"{name} = {Printer(sizes=self.sizes)(self.written[v])}")
+            elif not isinstance(v, Node) and not v.name:
+                lines.append(f"{name} = an unnamed tensor of shape {v.shape}")
+        return lines
+
+    def text(self, ascii: bool | None = None) -> str:
+        """The steps and the result as plain text (Unicode, or ASCII with ascii=True)."""
+        ascii = self.ascii if ascii is None else ascii
+        p = Printer(ascii=ascii, sizes=self.sizes)
+        lines = [f"Gradient of {self._head(self.root, p)} with respect to "
+                 f"{', '.join(self.expressions)}", ""]
+        for k, step in enumerate(self.steps, 1):
+            lines += self._step_lines(k, step, p)
+        for name, e in self.expressions.items():
+            lines.append(f"{self._d(name)} = {p(e)}")
+        where = self._where()
+        if where:
+            lines.append("  where " + ", ".join(where))
+        text = "\n".join(lines)
+        return to_ascii(text) if ascii else text
+
+    def _head(self, v: Any, p: Printer) -> str:
+        """The op as the user wrote it, with the name they gave its result: score = X · w."""
+        written = p(self.written[v]) if v in self.written else p(self.exprs[v])
+        name = self.root_name if v is self.root else v.name
+        return f"{name} = {written}" if name else written
+
+    def _step_lines(self, k: int, step: Step, p: Printer) -> list[str]:
+        v = step.vertex
+        ups = self._d(self._name(v))
+        lines = [f"step {k}  {v.label}: {self._head(v, p)}    shape {v.shape}",
+                 f"    upstream  ḡ = {ups} = {p(step.upstream)}    shape {step.upstream.shape}",
+                 f"    rule      {v.op.why}"]
+        for part in step.parts:
+            target = self._name(part.input)
+            local, result = p(part.local), p(part.result)
+            shapes = self._shapes(part, p, target)
+            if shapes:
+                lines.append(f"    shapes    {shapes}")
+            if part.summed:
+                axes = ", ".join(map(str, part.summed))
+                lines.append(f"    broadcast {target} {part.input.shape} was stretched along "
+                             f"axis {axes} in the forward pass, so its gradient sums over it")
+            eq = "+=" if part.adds else "="
+            value = local if local == result else f"{local} = {result}"
+            lines.append(f"    gives     {self._d(target)} {eq} {value}    "
+                         f"shape {part.result.shape}")
+        return lines
+
+    @staticmethod
+    def _shapes(part: Part, p: Printer, target: str) -> str:
+        """For a matrix product: the operands' shapes, which force the transpose."""
+        rest = sym._scalars_out(part.local)[2]
+        if not isinstance(rest, (sym.MatMul, sym.Outer)):
+            return ""
+        b = p(rest.b) + ("ᵀ" if isinstance(rest, sym.Outer) else "")
+        return (f"{p(rest.a)} {rest.a.shape} · {b} {rest.b.shape} → {rest.shape}, "
+                f"the shape of {target}")
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        return f"<Explanation {self.formula!r}>"
+
+    def latex(self) -> str:
+        """The steps and the result as a LaTeX `aligned` block."""
+        p = Printer(latex=True, sizes=self.sizes)
+        root = p.name(self.root_name)
+
+        def d(e: Expr) -> str:
+            body = p(e)
+            return rf"\frac{{\partial {root}}}{{\partial {body}}}" if isinstance(
+                e, sym.Sym) else rf"\frac{{\partial {root}}}{{\partial \left({body}\right)}}"
+
+        rows = []
+        for step in self.steps:
+            for part in step.parts:
+                rows.append(rf"{d(part.target)} &= {p(part.local)} = {p(part.result)}")
+        for w in self.wrt:
+            rows.append(rf"\boxed{{{d(self.exprs[w])} = {p(self.expressions[self._name(w)])}}}")
+        where = ", ".join(f"{letter} = {n}" for n, letter in self.sizes.items())
+        if where:
+            rows[-1] += rf" \quad {where}"
+        return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def markdown(self) -> str:
+        """The steps as a Markdown table and the result in bold, for docs and notebooks."""
+        p = Printer(sizes=self.sizes)
+
+        def code(text: str) -> str:
+            return "`" + text.replace("|", "\\|") + "`"
+
+        lines = ["| step | op | upstream ḡ | rule | gives |", "|---|---|---|---|---|"]
+        for k, step in enumerate(self.steps, 1):
+            v = step.vertex
+            op = (f"{v.name} = " if v.name else "") + p(step.written)
+            gives = "<br>".join(
+                f"{code(self._d(self._name(part.input)) + ' = ' + p(part.result))}"
+                for part in step.parts)
+            lines.append(f"| {k} | {code(op)} | {code(p(step.upstream))} | "
+                         f"{v.op.why.replace('|', '/')} | {gives} |")
+        lines.append("")
+        for name, e in self.expressions.items():
+            lines.append(f"**{code(self._d(name) + ' = ' + p(e))}**")
+        where = self._where()
+        if where:
+            lines.append("")
+            lines.append("where " + ", ".join(code(w) for w in where))
+        return "\n".join(lines)
