@@ -182,8 +182,8 @@ class Comparison:
         self.files.append(p)
         return p
 
-    def explain(self, loss: Tensor, wrt: Tensor) -> None:
-        """Print am.explain(loss, wrt) and its numeric check (before backward frees values)."""
+    def explain(self, loss: Tensor, wrt: Tensor | list[Tensor]) -> None:
+        """Print am.explain(loss, wrt) and check its formula numerically against autodiff."""
         explain = getattr(am, "explain", None)
         if explain is None:
             print("(explanation skipped: this build has no am.explain)")
@@ -195,6 +195,9 @@ class Comparison:
         print(self.explanation)
         print(f"explanation check: formula vs autodiff, max rel difference "
               f"{self.explain_check:.1e}")
+        # What the page explains must be what autodiff computed, to the same tolerance.
+        self.check(f"the explanation's formula evaluates to the autodiff gradient "
+                   f"(rel {self.explain_check:.1e})", self.explain_check <= TOLERANCE)
 
     def graphs(self, root: Tensor, stem: str = "graph") -> list[Path]:
         """Write the forward and the backward graph of `root`: stem_forward.svg/.dot and

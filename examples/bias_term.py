@@ -38,7 +38,7 @@ def loss_fn(X: am.Tensor, Y: am.Tensor, W: am.Tensor, b: am.Tensor) -> am.Tensor
     Y_hat = X @ W + b
     Y_hat.name = "Y_hat"
     residual = Y - Y_hat
-    residual.name = "Y - Y_hat"
+    residual.name = "residual"
     return (residual ** 2).mean()
 
 
@@ -82,7 +82,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     b = am.tensor(0.0, requires_grad=True, name="b")
     J = loss_fn(am.tensor(X, name="X"), am.tensor(Y, name="Y"), W, b)
     J.name = "J"
-    c.explain(J, wrt=W)
+    c.explain(J, wrt=[W, b])
     J.backward(retain_graph=True)  # keep the values: the graph shows them
     c.graphs(J)
     cW, cb = closed_form(X, Y, W.data, b.item())

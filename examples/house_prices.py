@@ -41,9 +41,9 @@ def data(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 def J(a: am.Tensor, b: am.Tensor, x: np.ndarray, y: np.ndarray) -> am.Tensor:
     """J(a, b) = mean((a·x + b − y)²), the article's MSE, from primitive ops."""
-    pred = a * x + b
-    pred.name = "a*x + b"
-    err = pred - y
+    pred = a * am.tensor(x, name="x") + b
+    pred.name = "pred"
+    err = pred - am.tensor(y, name="y")
     err.name = "err"
     return (err ** 2).mean()
 
@@ -91,7 +91,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     b = am.tensor(START[1], requires_grad=True, name="b")
     loss = J(a, b, x, y)
     loss.name = "J"
-    c.explain(loss, wrt=a)
+    c.explain(loss, wrt=[a, b])
     loss.backward(retain_graph=True)  # keep the values: the graph shows them
     c.graphs(loss)
     g = np.array([a.grad, b.grad], dtype=float)

@@ -35,7 +35,7 @@ def data(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
 
 def mse(w: am.Tensor, X: np.ndarray, y: np.ndarray) -> am.Tensor:
     """L(w) = mean((X·w − y)²), from matmul, sub, pow and mean."""
-    err = X @ w - y
+    err = am.tensor(X, name="X") @ w - am.tensor(y, name="y")
     err.name = "err"
     return (err ** 2).mean()
 

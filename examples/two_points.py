@@ -31,9 +31,9 @@ SHOWN = (*range(1, 10), *range(195, 201))
 
 def mse(w1: am.Tensor, w2: am.Tensor) -> am.Tensor:
     """MSE = mean((w1·x + w2 − y)²), from primitive ops (mul, add, sub, pow, mean)."""
-    f = w1 * X + w2
+    f = w1 * am.tensor(X, name="x") + w2
     f.name = "f"
-    err = f - Y
+    err = f - am.tensor(Y, name="y")
     err.name = "err"
     return (err ** 2).mean()
 
@@ -105,7 +105,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     w2 = am.tensor(START[1], requires_grad=True, name="w2")
     loss = mse(w1, w2)
     loss.name = "MSE"
-    c.explain(loss, wrt=w1)
+    c.explain(loss, wrt=[w1, w2])
     loss.backward(retain_graph=True)  # keep the values: the graph shows them
     c.row("∂MSE/∂w1 at (9, 10)", w1.grad, closed_form(*START)[0], "(2/N)·Σ(f(xᵢ)−yᵢ)·xᵢ")
     c.row("∂MSE/∂w2 at (9, 10)", w2.grad, closed_form(*START)[1], "(2/N)·Σ(f(xᵢ)−yᵢ)")
