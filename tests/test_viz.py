@@ -427,9 +427,17 @@ def test_no_renderer_error_in_a_clean_process(tmp_path: Path) -> None:
     assert not svg_file.exists() and no_leftovers(tmp_path)
 
 
-def test_jupyter_display_goes_through_the_renderer_search() -> None:
+def test_jupyter_display_works_with_graphviz_pure_alone(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    # No `dot` on PATH: the plain Digraph could not display; ours finds graphviz-pure
+    # beside the interpreter.
+    pure = viz.find_renderer("graphviz-pure")
+    assert pure is not None
+    monkeypatch.setattr(sys, "executable", str(Path(pure).parent / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv(viz.RENDERER_ENV, raising=False)
     *_, loss = mse()
     g = am.draw_graph(loss)
-    svg = ET.fromstring(g._repr_image_svg_xml())
+    svg = ET.fromstring(g._repr_mimebundle_()["image/svg+xml"])
     assert {"X", "w", "y"} <= {t.text for t in svg.iter() if t.tag.endswith("text")}
-    assert g._repr_image_png()[:4] == b"\x89PNG"
+    assert g._repr_mimebundle_(include=["image/png"])["image/png"][:4] == b"\x89PNG"
