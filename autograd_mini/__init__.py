@@ -7,6 +7,7 @@
 """
 
 from .anomaly import detect_anomaly
+from .explain import Explanation, explain
 from .functional import grad, hessian, jacobian, value_and_grad
 from .functions import (
     abs,
@@ -32,7 +33,6 @@ from .functions import (
     tanh,
     where,
 )
-from .explain import Explanation, explain
 from .gradcheck import GradcheckError, gradcheck
 from .losses import mse_loss
 from .mode import enable_grad, no_grad

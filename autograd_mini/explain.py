@@ -113,6 +113,10 @@ class Explanation:
             else:
                 self.exprs[v] = self._leaf(v)
         self.root_name = self._claim(self.root.name or "L", self.root)
+        for w in self.wrt:  # a tensor the root does not depend on: its gradient is 0
+            if w not in self.exprs:
+                self.exprs[w] = self._leaf(w) if not isinstance(w, Node) else sym.Sym(
+                    self._claim(w.name or "z", w), w.shape)
 
     def _claim(self, name: str, v: Any) -> str:
         """A printed name for v: the user's, primed if another tensor already has it."""
@@ -187,12 +191,13 @@ class Explanation:
                 reach.add(id(v))
         return reach
 
-    def _name(self, v: Any) -> str:
+    def _name(self, v: Any, p: Printer | None = None) -> str:
         """How the text refers to a vertex: its name, else its expression (printed tight)."""
         if v is self.root:
             return self.root_name
         e = self.exprs[v]
-        return e.name if isinstance(e, sym.Sym) else Printer(sizes=self.sizes).fmt(e, True)[0]
+        p = p or Printer(sizes=self.sizes)
+        return e.name if isinstance(e, sym.Sym) else p.fmt(e, True)[0]
 
     # ---- results ----------------------------------------------------------------------
 
@@ -244,10 +249,11 @@ class Explanation:
                         xs if v.op.save_inputs else None, out if v.op.save_out else None, out)
             node.requires_grad = v.requires_grad
             fresh[v] = node
-        copy = {id(fresh[w]): w for w in self.wrt}
+        inside = [w for w in self.wrt if w in fresh]  # the others get no gradient: 0
+        copy = {id(fresh[w]): w for w in inside}
         found = sweep(fresh[self.root], np.ones((), dtype=values[self.root].dtype),
                       retain_graph=False, create_graph=False,
-                      wrt=tuple(fresh[w] for w in self.wrt))
+                      wrt=tuple(fresh[w] for w in inside))
         return values, {copy[id(k)]: g for k, g in found.items() if id(k) in copy}
 
     # ---- printing ---------------------------------------------------------------------
@@ -296,12 +302,12 @@ class Explanation:
 
     def _step_lines(self, k: int, step: Step, p: Printer) -> list[str]:
         v = step.vertex
-        ups = self._d(self._name(v))
+        ups = self._d(self._name(v, p))
         lines = [f"step {k}  {v.label}: {self._head(v, p)}    shape {v.shape}",
                  f"    upstream  ḡ = {ups} = {p(step.upstream)}    shape {step.upstream.shape}",
                  f"    rule      {v.op.why}"]
         for part in step.parts:
-            target = self._name(part.input)
+            target = self._name(part.input, p)
             local, result = p(part.local), p(part.result)
             shapes = self._shapes(part, p, target)
             if shapes:
