@@ -64,10 +64,12 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
                 gi = op.vjps[i](g, *xs, out=out, **vertex.params)
             if anomaly:
                 check_backward(vertex, i, g, gi)
-            gi = sum_to_shape(gi, parent.shape)
-            if np.shape(gi) != parent.shape:
-                raise RuntimeError(f"internal error: the VJP of {op.name} for input {i} gave "
-                                   f"shape {np.shape(gi)}, expected {parent.shape}")
+            shape = parent.shape
+            if np.shape(gi) != shape:
+                gi = sum_to_shape(gi, shape)
+                if np.shape(gi) != shape:
+                    raise RuntimeError(f"internal error: the VJP of {op.name} for input {i} "
+                                       f"gave shape {np.shape(gi)}, expected {shape}")
             prev = grads.get(parent)
             grads[parent] = gi if prev is None else prev + gi  # never in place: gi may alias
         if not retain_graph:

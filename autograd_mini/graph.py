@@ -9,7 +9,6 @@ after backward; the arrays it saved for its VJP are dropped by `free()`.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -83,15 +82,23 @@ def toposort(root: Any, *, only_requires_grad: bool = True) -> list[Any]:
     """
     order: list[Any] = []
     seen: set[int] = {id(root)}
-    stack: list[tuple[Any, Iterator[Any]]] = [(root, iter(parents(root)))]
+    # Two flat stacks (vertex, index of its next input) instead of (vertex, iterator) pairs:
+    # a million-deep chain then allocates no per-vertex objects for the garbage collector.
+    stack: list[Any] = [root]
+    nexts: list[int] = [0]
     while stack:
-        vertex, rest = stack[-1]
-        for p in rest:
+        inputs = parents(stack[-1])
+        i = nexts[-1]
+        while i < len(inputs):
+            p = inputs[i]
+            i += 1
             if id(p) not in seen and (p.requires_grad or not only_requires_grad):
                 seen.add(id(p))
-                stack.append((p, iter(parents(p))))
+                nexts[-1] = i
+                stack.append(p)
+                nexts.append(0)
                 break
         else:
-            stack.pop()
-            order.append(vertex)
+            nexts.pop()
+            order.append(stack.pop())
     return order

@@ -95,8 +95,8 @@ class Tensor:
             return cls._make(out, None)
         if out.dtype.kind not in "biuf":
             raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
-        inputs = tuple(_vertex(a) if isinstance(a, Tensor) else cls._make(np.asarray(a), None)
-                       for a in args)
+        inputs = tuple(_vertex(a) if isinstance(a, Tensor)
+                       else _constant(a, op, args, xs, params) for a in args)
         node = Node(op, inputs, params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
@@ -396,6 +396,15 @@ def _index(index: Any) -> Any:
     return items[0] if len(items) == 1 and not isinstance(index, tuple) else tuple(items)
 
 
+def _constant(a: Any, op: Op, args: tuple[Any, ...], xs: list[Any],
+              params: dict[str, Any]) -> Tensor:
+    """A non-Tensor operand as a constant graph vertex; object or text arrays are refused."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise _forward_error(op, args, xs, params, TypeError(f"operand dtype {arr.dtype}"))
+    return Tensor._make(arr, None)
+
+
 def _describe(x: Any) -> str:
     """An operand as the user knows it: its name (or kind) and its shape."""
     if isinstance(x, Tensor):
@@ -438,23 +447,24 @@ def _forward_error(op: Op, args: tuple[Any, ...], xs: list[Any], params: dict[st
     operands = [_describe(a) for a in args]
     where = (op.expr.format(*operands, **params) if not op.variadic
              else f"{op.name}({', '.join(operands)})")
+    where = where if where.startswith(op.name) else f"{op.name} {where}"
     for i, a in enumerate(args):
         bad = _operand_problem(a)
         if bad is not None:
             side = ("the operand" if len(args) == 1 else ("the left", "the right")[i]
                     + " operand" if len(args) == 2 else f"operand {i}")
-            return bad[0](f"{op.name} {where}: {side} {bad[1]}. Pass a Tensor, an ndarray of "
+            return bad[0](f"{where}: {side} {bad[1]}. Pass a Tensor, an ndarray of "
                           "numbers or a number, e.g. np.asarray(data, dtype=float).")
     problem = op.shape_error(*xs, **params) if op.shape_error is not None else None
     if problem is not None:
-        return ValueError(f"{op.name} {where}: {problem}. Check the shapes: reshape, "
+        return ValueError(f"{where}: {problem}. Check the shapes: reshape, "
                           "transpose or index an operand so they line up.")
     kind = next(k for k in (ValueError, IndexError, TypeError, Exception) if isinstance(error, k))
     hint = _HINTS.get(kind, "")
     if kind is not IndexError and any(np.asarray(x).dtype.kind in "biu" for x in xs):
         hint = ("An operand holds integers; this op needs floats: make it float first, e.g. "
                 "am.tensor(data, dtype=float).")
-    return kind(f"{op.name} {where}: {error}. {hint}".rstrip())
+    return kind(f"{where}: {str(error).rstrip('.')}. {hint}".rstrip())
 
 
 def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
