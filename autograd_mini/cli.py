@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="differentiate with respect to NAME (repeatable)")
     p.add_argument("--shape", action="append", default=[], metavar="NAME=AxB",
                    help="the shape of a name, e.g. X=100x3 (repeatable)")
-    p.add_argument("--out", type=Path, default=None, help="also write the graph files here")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="also draw the expression's graph to FILE (.svg, .png or .dot)")
     p.add_argument("--ascii", action="store_true", help="plain ASCII instead of Unicode math")
     p.set_defaults(func=cmd_explain)
     return parser

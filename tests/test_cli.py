@@ -136,15 +136,17 @@ def test_explain_hands_its_arguments_to_run_explain(tmp_path: Path,
     fake.run_explain = run_explain  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "autograd_mini.expression", fake)
     status = cli.main(["explain", "sum(w * w)", "--wrt", "w", "--shape", "w=3x1", "--out",
-                       str(tmp_path), "--ascii"])
+                       str(tmp_path / "g.svg"), "--ascii"])
     assert status == 3
     assert seen == {"expression": "sum(w * w)", "wrt": ["w"], "shapes": ["w=3x1"],
-                    "out": tmp_path, "ascii": True}
+                    "out": str(tmp_path / "g.svg"), "ascii": True}
 
 
 def test_explain_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("autograd_mini.expression")
     status = cli.main(["explain", "mean((X @ w - y) ** 2)", "--wrt", "w", "--shape", "X=20x3",
-                       "--shape", "w=3x1", "--shape", "y=20x1", "--out", str(tmp_path)])
+                       "--shape", "w=3x1", "--shape", "y=20x1", "--out",
+                       str(tmp_path / "graph.svg")])
     assert status == 0
-    assert "X" in capsys.readouterr().out
+    assert "Xᵀ" in capsys.readouterr().out
+    assert (tmp_path / "graph.dot").is_file()

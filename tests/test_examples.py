@@ -207,3 +207,12 @@ def test_worst_row_measures_against_the_largest_gradient(tmp_path: Path) -> None
     row = c.worst_row("g", pairs, "g")
     assert row.max_abs == pytest.approx(1e-17)
     assert row.max_rel == pytest.approx(2e-18)
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert list(cmp.progress(range(3), "quiet")) == [0, 1, 2]
+    assert "quiet" not in capsys.readouterr().err  # stdout is not a terminal under pytest
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert list(cmp.progress(range(3), "shown")) == [0, 1, 2]
+    assert "shown" in capsys.readouterr().err
