@@ -265,7 +265,8 @@ def _matmul_shape_error(a: Any, b: Any) -> str | None:
     if inner_a != inner_b:
         return (f"inner dimensions {inner_a} and {inner_b} differ "
                 "(the left's last axis must equal the right's second-to-last)")
-    return broadcast_problem(sa[:-2], sb[:-2])
+    problem = broadcast_problem(sa[:-2], sb[:-2])
+    return f"batch dimensions {sa[:-2]} and {sb[:-2]} differ: {problem}" if problem else None
 
 
 defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
