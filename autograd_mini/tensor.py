@@ -90,17 +90,21 @@ class Tensor:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         trace = anomaly.check_forward(op, args, xs, out) if MODE.anomaly else None
-        if not MODE.grad_enabled or not any(
-                isinstance(a, Tensor) and a.requires_grad for a in args):
+        # A plain loop, not any(generator): this runs once per op and the generator's set-up
+        # costs more than the test itself.
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad and MODE.grad_enabled:
+                break
+        else:
             return cls._make(out, None)
         if out.dtype.kind not in "biuf":
             raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
-        inputs = tuple(_vertex(a) if isinstance(a, Tensor)
-                       else _constant(a, op, args, xs, params) for a in args)
+        inputs = tuple([(a if a._node is None else a._node) if isinstance(a, Tensor)
+                        else _constant(a, op, args, xs, params) for a in args])
         node = Node(op, inputs, params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
-            node.versions = tuple(a._version if isinstance(a, Tensor) else 0 for a in args)
+            node.versions = tuple([a._version if isinstance(a, Tensor) else 0 for a in args])
             node.held = inplace.hold(xs + [out] if op.save_out else xs)
         elif op.save_out:
             node.held = inplace.hold((out,))
