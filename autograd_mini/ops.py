@@ -122,8 +122,13 @@ defop("neg", np.negative, (lambda g, x, out: -g,),
       expr="−{0}", formulas=(lambda g, x, out: -g,), save_inputs=False,
       why="negation flips the sign")
 
-defop("pow", lambda x, p: np.power(x, p),
-      (lambda g, x, out, p: g * (p * x ** (p - 1)),),
+
+def _pow_vjp(g: Any, x: Any, out: Any, p: Any) -> Any:
+    # Squares (every MSE) take x + x: one N-sized temporary and pass instead of x ** 1's copy.
+    return g * (x + x) if p == 2 else g * (p * x ** (p - 1))
+
+
+defop("pow", lambda x, p: np.power(x, p), (_pow_vjp,),
       label=lambda p: f"pow {p:g}", expr="{0}^{p}",
       formulas=(lambda g, x, out, p: g * p * x ** (p - 1),),
       why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)")
