@@ -57,11 +57,13 @@ def _vertex(t: Any) -> Any:
     return node if node is not None else t
 
 
-def explain(root: Tensor, wrt: Tensor | Sequence[Tensor], *, ascii: bool = False) -> Explanation:
+def explain(root: Tensor, wrt: Tensor | Sequence[Tensor], *, ascii: bool = False,
+            max_depth: int = 200) -> Explanation:
     """Derive ∂root/∂wrt symbolically from root's recorded graph; see `Explanation`.
 
     `root` must be a scalar (0-d) Tensor with a graph; `wrt` a tensor of that graph (a leaf
-    with requires_grad=True, or a named intermediate) or a list of them.
+    with requires_grad=True, or a named intermediate) or a list of them. Graphs more than
+    `max_depth` ops deep are refused: their formulas are too long to read anyway.
     """
     if getattr(root, "ndim", None) != 0:
         raise ValueError(f"explain needs a scalar (0-d) root, got shape {np.shape(root)}: reduce "
@@ -75,7 +77,25 @@ def explain(root: Tensor, wrt: Tensor | Sequence[Tensor], *, ascii: bool = False
             who = repr(t.name) if getattr(t, "name", None) else "this tensor"  # type: ignore
             raise ValueError(f"explain: {who} does not require grad, so no gradient flows to "
                              "it. Create it with am.tensor(..., requires_grad=True).")
-    return Explanation(_vertex(root), [_vertex(t) for t in targets], ascii=ascii)
+    depth = _depth(_vertex(root))
+    if depth > max_depth:
+        raise ValueError(f"explain: the graph is {depth} ops deep (more than max_depth="
+                         f"{max_depth}); a derivation that long is unreadable. Explain a "
+                         "smaller graph, or raise max_depth.")
+    try:
+        return Explanation(_vertex(root), [_vertex(t) for t in targets], ascii=ascii)
+    except RecursionError:
+        raise ValueError(f"explain: the formulas of this {depth}-op-deep graph nest too deeply "
+                         "to print; explain a smaller piece of it.") from None
+
+
+def _depth(root: Any) -> int:
+    """The number of ops on the longest path from a leaf to `root` (iteratively)."""
+    depth: dict[int, int] = {}
+    for v in toposort(root):
+        depth[id(v)] = 0 if not isinstance(v, Node) else 1 + max(
+            (depth[id(p)] for p in v.inputs if id(p) in depth), default=0)
+    return depth[id(root)]
 
 
 class Explanation:

@@ -220,3 +220,16 @@ def test_check_passes_on_random_graphs_using_each_op(name: str, data: st.DataObj
         loss = getattr(out * weights, post)()
     e = am.explain(loss, wrt=ts)
     assert e.check() <= 1e-10, (name, e.formula)
+
+
+def test_too_deep_a_graph_is_refused_clearly_not_by_recursion() -> None:
+    x = am.tensor(np.ones(3), requires_grad=True, name="x")
+    t = x
+    for _ in range(300):
+        t = am.tanh(t)
+    with pytest.raises(ValueError, match="301 ops deep.*max_depth=200"):
+        am.explain(t.sum(), wrt=x)
+    shallow = am.tanh(am.tanh(x)).sum()
+    assert am.explain(shallow, wrt=x, max_depth=3).check() < 1e-12
+    with pytest.raises(ValueError, match="max_depth=2"):
+        am.explain(shallow, wrt=x, max_depth=2)
