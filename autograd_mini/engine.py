@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .anomaly import check_backward
-from .graph import Node, toposort
+from .graph import Node, gc_paused, toposort
 from .mode import MODE
 from .shapes import sum_to_shape
 
@@ -28,6 +28,12 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
     turns a saved array back into a Tensor attached to the graph, so the rules record).
     Without `retain_graph` each node's saved arrays are freed once its rule has run.
     """
+    with gc_paused():
+        return _sweep(root, g_root, retain_graph, create_graph, wrap, wrt)
+
+
+def _sweep(root: Any, g_root: Any, retain_graph: bool, create_graph: bool, wrap: Any,
+           wrt: tuple[Any, ...]) -> dict[Any, Any]:
     order = toposort(root)
     ends = {id(v) for v in wrt}  # by identity: Tensor == Tensor is element-wise
     grads: dict[Any, Any] = {root: g_root}
@@ -65,7 +71,7 @@ def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
             if anomaly:
                 check_backward(vertex, i, g, gi)
             shape = parent.shape
-            if np.shape(gi) != shape:
+            if (gi.shape if type(gi) is np.ndarray else np.shape(gi)) != shape:
                 gi = sum_to_shape(gi, shape)
                 if np.shape(gi) != shape:
                     raise RuntimeError(f"internal error: the VJP of {op.name} for input {i} "
@@ -86,7 +92,11 @@ def _check_versions(node: Node) -> None:
     """
     if node.versions is not None and node.saved is not None:
         for parent, seen, saved in zip(node.inputs, node.versions, node.saved, strict=True):
-            _check_one(node, _tensor_of(parent), seen, saved)
+            t = _tensor_of(parent)
+            # The common case, inline: same version, and the tensor still has the saved array.
+            if t is None or (t._version == seen and t._data is saved):
+                continue
+            _check_one(node, t, seen, saved)
     if node.saved_out is not None:
         _check_one(node, _tensor_of(node), 0, node.saved_out)
 

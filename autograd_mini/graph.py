@@ -8,7 +8,10 @@ after backward; the arrays it saved for its VJP are dropped by `free()`.
 
 from __future__ import annotations
 
+import gc
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -69,6 +72,23 @@ class Node:
         return f"<Node {self.label} {self.shape}>"
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Suspend the cyclic garbage collector (if it is on) for a walk over a whole graph.
+
+    A deep graph walk allocates many containers; each collection they trigger would scan
+    the whole live graph again, which makes the walk quadratic-ish. Nothing here makes cycles.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parents(vertex: Any) -> tuple[Any, ...]:
     """The vertices a vertex was computed from (none for a leaf Tensor)."""
     return vertex.inputs if isinstance(vertex, Node) else ()
@@ -80,6 +100,11 @@ def toposort(root: Any, *, only_requires_grad: bool = True) -> list[Any]:
     Iterative depth-first post-order (no recursion, so million-op chains are fine), visiting
     inputs in operand order, so the same graph always gives the same list.
     """
+    with gc_paused():
+        return _toposort(root, only_requires_grad)
+
+
+def _toposort(root: Any, only_requires_grad: bool) -> list[Any]:
     order: list[Any] = []
     seen: set[int] = {id(root)}
     # Two flat stacks (vertex, index of its next input) instead of (vertex, iterator) pairs:
