@@ -45,7 +45,7 @@ def hold(arrays: Iterable[Any]) -> tuple[np.ndarray, ...] | None:
     for a in arrays:
         if type(a) is not np.ndarray:
             continue  # Python scalars and shape stand-ins need no protection
-        o = owner(a)
+        o = a if a.base is None else owner(a)
         k = id(o)
         n = HELD.get(k)
         if n is not None:

@@ -90,21 +90,31 @@ class Tensor:
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         trace = anomaly.check_forward(op, args, xs, out) if MODE.anomaly else None
-        # A plain loop, not any(generator): this runs once per op and the generator's set-up
-        # costs more than the test itself.
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad and MODE.grad_enabled:
-                break
-        else:
+        # Plain loops, not any(generator) or comprehensions: this runs once per op, and their
+        # set-up costs more than the work itself.
+        record = False
+        if MODE.grad_enabled:
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    record = True
+                    break
+        if not record:
             return cls._make(out, None)
         if out.dtype.kind not in "biuf":
             raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
-        inputs = tuple([(a if a._node is None else a._node) if isinstance(a, Tensor)
-                        else _constant(a, op, args, xs, params) for a in args])
-        node = Node(op, inputs, params, tuple(xs) if op.save_inputs else None,
+        inputs = []
+        versions = []
+        for a in args:
+            if isinstance(a, Tensor):
+                inputs.append(a if a._node is None else a._node)
+                versions.append(a._version)
+            else:
+                inputs.append(_constant(a, op, args, xs, params))
+                versions.append(0)
+        node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
-            node.versions = tuple([a._version if isinstance(a, Tensor) else 0 for a in args])
+            node.versions = tuple(versions)
             node.held = inplace.hold(xs + [out] if op.save_out else xs)
         elif op.save_out:
             node.held = inplace.hold((out,))
@@ -403,7 +413,7 @@ def _index(index: Any) -> Any:
 def _constant(a: Any, op: Op, args: tuple[Any, ...], xs: list[Any],
               params: dict[str, Any]) -> Tensor:
     """A non-Tensor operand as a constant graph vertex; object or text arrays are refused."""
-    arr = np.asarray(a)
+    arr = a if type(a) is np.ndarray else np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise _forward_error(op, args, xs, params, TypeError(f"operand dtype {arr.dtype}"))
     return Tensor._make(arr, None)
