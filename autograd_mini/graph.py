@@ -112,13 +112,15 @@ def _toposort(root: Any, only_requires_grad: bool) -> list[Any]:
     stack: list[Any] = [root]
     nexts: list[int] = [0]
     while stack:
-        inputs = parents(stack[-1])
+        top = stack[-1]
+        inputs = top.inputs if isinstance(top, Node) else ()  # parents(top), inlined
         i = nexts[-1]
         while i < len(inputs):
             p = inputs[i]
             i += 1
-            if id(p) not in seen and (p.requires_grad or not only_requires_grad):
-                seen.add(id(p))
+            k = id(p)
+            if k not in seen and (p.requires_grad or not only_requires_grad):
+                seen.add(k)
                 nexts[-1] = i
                 stack.append(p)
                 nexts.append(0)
