@@ -8,6 +8,8 @@ in the backward view one edge per input labelled with the op's symbolic VJP. Ids
 Rendering runs a Graphviz program as a subprocess: `dot` if it is on PATH, else the
 `graphviz-pure` executable (pip's `autograd-mini[viz]` extra) on PATH or beside the Python
 interpreter. `renderer=` or the AUTOGRAD_MINI_RENDERER environment variable names one instead.
+The Digraph that `draw_graph` returns renders through the same search, so its own `.render()`,
+`.pipe()`, `.view()` and Jupyter display work with graphviz-pure alone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,23 +79,85 @@ class RenderError(RuntimeError):
 
 
 class GraphDrawing(graphviz.Digraph):
-    """A `graphviz.Digraph` that displays in Jupyter through our renderer search.
+    """A `graphviz.Digraph` that renders with the program `find_renderer` picks.
 
-    The plain Digraph runs `dot` by name; with only graphviz-pure installed it could not
-    display, so the two image hooks Jupyter calls go through `find_renderer` first.
+    The plain Digraph runs `dot` by name, so with only graphviz-pure installed its `.render()`,
+    `.pipe()`, `.view()` and Jupyter display all failed. Each of them ends in one of the three
+    methods below, graphviz's (private) hooks for running the program; ours run the program we
+    found with the command line graphviz would give `dot` (-K engine, -T format[:renderer
+    [:formatter]]). Everything before that (file names, `outfile=`, `cleanup=`, the viewer) is
+    graphviz's code, so the public methods keep graphviz's signatures and behaviour. The tests
+    call each public method with no `dot` on PATH, so a graphviz that renamed a hook fails them.
+
+    Note that graphviz's `renderer=` argument is an output renderer such as "cairo", not the
+    program: name the program with $AUTOGRAD_MINI_RENDERER.
     """
 
-    def _repr_image_svg_xml(self) -> str:
-        exe = find_renderer()
-        if exe is None:
-            return str(super()._repr_image_svg_xml())
-        return _pipe(exe, self.source, "svg").decode("utf-8")
+    def _render(self, engine: str, format: str, filepath: str | os.PathLike[str],
+                renderer: str | None = None, formatter: str | None = None,
+                neato_no_op: bool | int | None = None, quiet: bool = False, *,
+                outfile: str | os.PathLike[str] | None = None,
+                raise_if_result_exists: bool = False,
+                overwrite_filepath: bool = False) -> str:
+        """Render the saved source `filepath`; return the image's path, as graphviz does.
 
-    def _repr_image_png(self) -> bytes:
-        exe = find_renderer()
-        if exe is None:
-            return bytes(super()._repr_image_png())
-        return _pipe(exe, self.source, "png")
+        Without `outfile` the image is the source's name plus the format ("g.gv.svg").
+        """
+        if raise_if_result_exists and overwrite_filepath:
+            raise ValueError("overwrite_filepath cannot be combined with "
+                             "raise_if_result_exists")
+        source = Path(filepath)
+        fmt = _format_flag(format, renderer, formatter)
+        if outfile is None:  # graphviz's name: g.gv.svg, or g.gv.cairo.png with a renderer
+            suffix = ".".join(p for p in (formatter, renderer, format) if p is not None)
+            target = Path(f"{os.fspath(filepath)}.{suffix}")
+        else:
+            target = Path(outfile)
+            if not overwrite_filepath and target.resolve() == source.resolve():
+                raise ValueError(f"outfile {target.name!r} must be different from input file "
+                                 f"{source.name!r} (pass overwrite_source=True to override)")
+        if raise_if_result_exists and target.exists():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        _render(_program(), fmt, source, target, _engine_flags(engine, neato_no_op), quiet)
+        return os.fspath(target)
+
+    def _pipe_lines(self, engine: str, format: str, input_lines: Iterable[str], *,
+                    input_encoding: str, renderer: str | None = None,
+                    formatter: str | None = None, neato_no_op: bool | int | None = None,
+                    quiet: bool = False) -> bytes:
+        """The image of the DOT source `input_lines`, as bytes."""
+        fmt = _format_flag(format, renderer, formatter)
+        data = "".join(input_lines).encode(input_encoding)
+        return _pipe(_program(), data, fmt, _engine_flags(engine, neato_no_op), quiet)
+
+    def _pipe_lines_string(self, engine: str, format: str, input_lines: Iterable[str], *,
+                           encoding: str, renderer: str | None = None,
+                           formatter: str | None = None,
+                           neato_no_op: bool | int | None = None, quiet: bool = False) -> str:
+        """The same, with the source encoded and the image decoded with `encoding`."""
+        return self._pipe_lines(engine, format, input_lines, input_encoding=encoding,
+                                renderer=renderer, formatter=formatter,
+                                neato_no_op=neato_no_op, quiet=quiet).decode(encoding)
+
+
+def _program() -> str:
+    """The renderer for a GraphDrawing's own methods, or an error saying how to get one."""
+    exe = find_renderer()
+    if exe is None:
+        raise RendererNotFoundError(
+            f"cannot render the graph: {_looked_for(None)}.\n{_INSTALL}then try again.")
+    return exe
+
+
+def _format_flag(format: str, renderer: str | None, formatter: str | None) -> str:
+    """What follows -T: 'png', or with an output renderer and formatter 'png:cairo:gd'."""
+    if formatter is not None and renderer is None:
+        raise graphviz.RequiredArgumentError("formatter given without renderer")
+    return ":".join(part for part in (format, renderer, formatter) if part is not None)
+
+
+def _engine_flags(engine: str, neato_no_op: bool | int | None) -> list[str]:
+    return [f"-K{engine}"] + ([f"-n{int(neato_no_op)}"] if neato_no_op else [])
 
 
 # ---- draw_graph ----------------------------------------------------------------------------
@@ -104,9 +169,11 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
     """The graph that computed `root`, as a `graphviz.Digraph` (shows inline in Jupyter).
 
     One box per tensor (name or stable id, shape, dtype, value, gradient once backward has
-    run) and one ellipse per op. `backward=True` reverses the edges and labels each with the
-    op's VJP in the tensors' names, e.g. Xᵀ · ḡ into w, where ḡ = ∂L/∂(op output).
-    `max_nodes` bounds the boxes and ellipses drawn (None: no bound).
+    run: a leaf's .grad, an intermediate's if it was retained) and one ellipse per op.
+    `backward=True` reverses the edges and labels each with the op's VJP in the tensors'
+    names, e.g. Xᵀ · ḡ into w, where ḡ = ∂L/∂(op output).
+    `max_nodes` bounds the boxes and ellipses drawn (None: no bound). The Digraph's
+    `.render()`, `.pipe()` and `.view()` use `find_renderer`; its default format is SVG.
     """
     top = _vertex_of(root)
     order = toposort(top, only_requires_grad=False)
@@ -122,7 +189,7 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
         if isinstance(vertex, Node):
             _draw_op(g, ctx, k, vertex, backward)
     _draw_legend(g, backward)
-    return GraphDrawing(name="autograd_graph", graph_attr={"rankdir": rankdir},
+    return GraphDrawing(name="autograd_graph", format="svg", graph_attr={"rankdir": rankdir},
                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
                         edge_attr={"fontname": "Helvetica", "fontsize": "10"}, body=g.lines)
 
@@ -271,12 +338,13 @@ def _value(ctx: _Context, vertex: Any) -> np.ndarray | str:
 
 
 def _grad_line(ctx: _Context, vertex: Any) -> list[str]:
-    # Only leaves keep .grad; an intermediate's gradient exists only during the sweep.
-    if not isinstance(vertex, Node):
-        if vertex.grad is None:
-            return []
-        return [f'<font color="#b03a2e">grad {_html(summarize(vertex.grad))}</font>']
-    if ctx.after_backward and vertex is not ctx.top:
+    # Leaves keep .grad; an intermediate's gradient outlives the sweep only on its Node, and
+    # only if the user asked for it (t.retain_grad()). getattr: a Node from before that
+    # protocol has no such slot.
+    grad = getattr(vertex, "grad", None)
+    if grad is not None:
+        return [f'<font color="#b03a2e">grad {_html(summarize(grad))}</font>']
+    if isinstance(vertex, Node) and ctx.after_backward and vertex is not ctx.top:
         return [_small("<i>grad not kept</i>", escape=False)]
     return []
 
@@ -520,30 +588,43 @@ def _which(program: str) -> str | None:
     return shutil.which(program) or shutil.which(program, path=str(Path(sys.executable).parent))
 
 
-def _render(exe: str, fmt: str, dot_path: Path, path: Path) -> None:
-    """Run the renderer into a temporary file beside `path`, then move it into place."""
+def _render(exe: str, fmt: str, dot_path: Path, path: Path, flags: Sequence[str] = (),
+            quiet: bool = True) -> None:
+    """Run the renderer into a temporary file beside `path`, then move it into place.
+
+    `flags` go before -T; unless `quiet`, what the renderer prints on success (warnings) is
+    passed on to stderr, as graphviz does.
+    """
     tmp = _temporary_name(path)
     try:
-        cmd = [exe, f"-T{fmt}", str(dot_path), "-o", str(tmp)]
+        cmd = [exe, *flags, f"-T{fmt}", str(dot_path), "-o", str(tmp)]
         done = subprocess.run(cmd, capture_output=True, check=False)
         stderr = done.stderr.decode("utf-8", "replace").strip()
-        if done.returncode != 0 or tmp.stat().st_size == 0:
+        if done.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
             raise RenderError(_failure_message(exe, fmt, dot_path, done.returncode, stderr),
                               stderr, done.returncode)
+        _pass_on(stderr, quiet)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _pipe(exe: str, source: str, fmt: str) -> bytes:
+def _pipe(exe: str, source: bytes, fmt: str, flags: Sequence[str] = (),
+          quiet: bool = True) -> bytes:
     """Render DOT source given on stdin; return the image bytes."""
-    done = subprocess.run([exe, f"-T{fmt}"], input=source.encode("utf-8"),
-                          capture_output=True, check=False)
+    done = subprocess.run([exe, *flags, f"-T{fmt}"], input=source, capture_output=True,
+                          check=False)
+    stderr = done.stderr.decode("utf-8", "replace").strip()
     if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(_failure_message(exe, fmt, None, done.returncode, stderr),
                           stderr, done.returncode)
+    _pass_on(stderr, quiet)
     return done.stdout
+
+
+def _pass_on(stderr: str, quiet: bool) -> None:
+    if stderr and not quiet:
+        print(stderr, file=sys.stderr)
 
 
 def _temporary_name(path: Path) -> Path:
@@ -566,20 +647,27 @@ def _failure_message(exe: str, fmt: str, dot_path: Path | None, code: int,
     where = f" {dot_path}" if dot_path is not None else ""
     msg = (f"{Path(exe).name} could not render{where} as {fmt} (exit status {code}):\n"
            f"{stderr or '(it printed nothing)'}")
-    if "graphviz-pure" in Path(exe).name and fmt not in ("svg", "png"):
+    if "graphviz-pure" in Path(exe).name and fmt.split(":")[0] not in ("svg", "png"):
         msg += ("\ngraphviz-pure writes SVG and PNG only; for PDF install Graphviz "
                 "(apt-get install graphviz / brew install graphviz).")
     return msg
 
 
-def _no_renderer_message(dot_path: Path, path: Path, fmt: str, renderer: str | None) -> str:
-    wanted = renderer or os.environ.get(RENDERER_ENV)
-    looked = (f"the renderer {wanted!r} was not found" if wanted else
-              "no Graphviz renderer was found (looked for `dot` on PATH, then `graphviz-pure` "
-              f"on PATH and in {Path(sys.executable).parent})")
-    command = shlex.join(["dot", f"-T{fmt}", str(dot_path), "-o", str(path)])
-    return (f"render_graph: {looked}, so {path} was not drawn. The DOT source was written "
-            f"to {dot_path}.\nTo render, do one of:\n"
+_INSTALL = ("To render, do one of:\n"
             "  pip install 'autograd-mini[viz]'    (graphviz-pure: SVG and PNG, no root)\n"
-            "  apt-get install graphviz            (or: brew install graphviz)\n"
+            "  apt-get install graphviz            (or: brew install graphviz)\n")
+
+
+def _looked_for(renderer: str | None) -> str:
+    wanted = renderer or os.environ.get(RENDERER_ENV)
+    if wanted:
+        return f"the renderer {wanted!r} was not found"
+    return ("no Graphviz renderer was found (looked for `dot` on PATH, then `graphviz-pure` "
+            f"on PATH and in {Path(sys.executable).parent})")
+
+
+def _no_renderer_message(dot_path: Path, path: Path, fmt: str, renderer: str | None) -> str:
+    command = shlex.join(["dot", f"-T{fmt}", str(dot_path), "-o", str(path)])
+    return (f"render_graph: {_looked_for(renderer)}, so {path} was not drawn. The DOT source "
+            f"was written to {dot_path}.\n{_INSTALL}"
             f"then call render_graph again, or run:\n  {command}")

@@ -119,6 +119,45 @@ def test_grads_appear_only_after_backward() -> None:
     assert "grad" not in "".join(nodes(hidden).values())
 
 
+def test_a_retained_intermediate_gradient_is_drawn_like_a_leafs() -> None:
+    # Set by hand, as backward does after t.retain_grad(): the drawing reads only the node.
+    X = am.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), name="X")
+    w = am.tensor(np.array([[1.0], [-1.0]]), requires_grad=True, name="w")
+    score = X @ w
+    score.name = "score"
+    shifted = score - 1.0
+    shifted.name = "shifted"
+    loss = (shifted ** 2).mean()
+    loss.backward()
+    assert score._node is not None
+    kept = 2 * (score.data - 1.0) / 2  # ∂loss/∂score, retained
+    score._node.retain = True
+    score._node.grad = kept
+    src = am.draw_graph(loss).source
+    shown = f'<font color="#b03a2e">grad {viz.summarize(kept)}</font>'
+    assert shown in node_of(src, "score")
+    assert shown.replace(viz.summarize(kept), viz.summarize(w.grad)) in node_of(src, "w")
+    assert "grad not kept" not in node_of(src, "score")
+    assert "grad not kept" in node_of(src, "shifted")  # not retained: marked as before
+    assert "grad" not in node_of(am.draw_graph(loss, show_grad=False).source, "score")
+
+
+def test_retain_grad_end_to_end_shows_the_gradient() -> None:
+    X = am.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), name="X")
+    w = am.tensor(np.array([[1.0], [-1.0]]), requires_grad=True, name="w")
+    score = X @ w
+    score.name = "score"
+    score.retain_grad()
+    loss = ((score - 1.0) ** 2).mean()
+    assert "grad" not in node_of(am.draw_graph(loss).source, "score")  # before backward
+    loss.backward()
+    assert score.grad is not None
+    np.testing.assert_allclose(score.grad, [[-2.0], [-2.0]])  # (score - 1) = -1, N = 2
+    src = am.draw_graph(loss).source
+    assert '<font color="#b03a2e">grad [-2, -2]</font>' in node_of(src, "score")
+    assert "grad not kept" in nodes(src)["t4"]  # score − 1: not retained
+
+
 def test_values_that_backward_freed_are_marked() -> None:
     X, y, w, loss = mse()
     before = am.draw_graph(loss).source
@@ -440,3 +479,149 @@ def test_jupyter_display_works_with_graphviz_pure_alone(monkeypatch: pytest.Monk
     svg = ET.fromstring(g._repr_mimebundle_()["image/svg+xml"])
     assert {"X", "w", "y"} <= {t.text for t in svg.iter() if t.tag.endswith("text")}
     assert g._repr_mimebundle_(include=["image/png"])["image/png"][:4] == b"\x89PNG"
+
+
+# ---- the Digraph's own render, pipe and view with graphviz-pure alone ----------------------
+
+PREAMBLE = """
+import shutil, sys
+from pathlib import Path
+import numpy as np
+import autograd_mini as am
+from autograd_mini import viz
+assert shutil.which("dot") is None, "dot must not be found in this test"
+assert Path(viz.find_renderer()).name == "graphviz-pure"
+rng = np.random.default_rng(0)
+X = am.tensor(rng.standard_normal((10, 3)), name="X")
+y = am.tensor(rng.standard_normal((10, 1)), name="y")
+w = am.tensor(np.zeros((3, 1)), requires_grad=True, name="w")
+loss = ((X @ w - y) ** 2).mean()
+loss.backward()
+g = am.draw_graph(loss)
+"""
+
+
+def with_graphviz_pure_alone(tmp_path: Path, code: str) -> str:
+    """Run `code` after PREAMBLE in a fresh Python whose PATH holds graphviz-pure and nothing
+    else (no `dot`, no system tools); the interpreter seems to live there too. Its stdout."""
+    pure = viz.find_renderer("graphviz-pure")
+    assert pure is not None
+    only = tmp_path / "only-graphviz-pure"
+    only.mkdir()
+    (only / "graphviz-pure").symlink_to(pure)
+    script = f"import sys\nsys.executable = {str(only / 'python')!r}\n" + PREAMBLE + \
+        textwrap.dedent(code)
+    env = {k: v for k, v in os.environ.items() if k != viz.RENDERER_ENV}
+    env["PATH"] = str(only)
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def svg_texts(path: Path) -> set[str | None]:
+    svg = ET.parse(path).getroot()
+    assert svg.tag.endswith("svg")
+    return {t.text for t in svg.iter() if t.tag.endswith("text")}
+
+
+def test_digraph_render_writes_svg_and_png_with_graphviz_pure_alone(tmp_path: Path) -> None:
+    out = with_graphviz_pure_alone(tmp_path, f"""
+        print(g.render(directory={str(tmp_path / "out")!r}))  # SVG by default
+        print(g.render(outfile={str(tmp_path / "mse.png")!r}))
+        print(g.render("named.gv", directory={str(tmp_path)!r}, format="png"))
+        print(g.render(format="png", renderer="cairo", cleanup=True))  # same name, same folder
+        """)
+    default_svg, png, named_png, cairo_png = out.split()
+    assert Path(default_svg) == tmp_path / "out" / "autograd_graph.gv.svg"
+    assert {"X", "w", "y", "matmul"} <= svg_texts(Path(default_svg))
+    assert (tmp_path / "out" / "autograd_graph.gv").read_text(encoding="utf-8").startswith(
+        "digraph autograd_graph {")
+    assert Path(png) == tmp_path / "mse.png"
+    assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "mse.gv").exists()  # graphviz's name for the source beside outfile
+    assert Path(named_png) == tmp_path / "named.gv.png"
+    assert Path(named_png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "named.gv").exists()  # cleanup=True removed the source
+    assert Path(cairo_png) == tmp_path / "named.gv.cairo.png"  # graphviz's naming
+    assert Path(cairo_png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert no_leftovers(tmp_path) and no_leftovers(tmp_path / "out")
+
+
+def test_digraph_pipe_returns_bytes_or_text_with_graphviz_pure_alone(tmp_path: Path) -> None:
+    with_graphviz_pure_alone(tmp_path, """
+        import xml.etree.ElementTree as ET
+        data = g.pipe(format="svg")
+        assert isinstance(data, bytes), type(data)
+        text = g.pipe(format="svg", encoding="utf-8")
+        assert isinstance(text, str), type(text)
+        assert text == data.decode("utf-8")
+        texts = {t.text for t in ET.fromstring(data).iter() if t.tag.endswith("text")}
+        assert {"X", "w", "y"} <= texts, texts
+        assert g.pipe(format="png")[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+        assert g.pipe("svg", encoding="latin-1").startswith("<?xml")
+        """)
+
+
+def test_digraph_view_renders_and_opens_with_graphviz_pure_alone(tmp_path: Path) -> None:
+    out = with_graphviz_pure_alone(tmp_path, f"""
+        from graphviz.backend import viewing
+        opened = []
+        def opener(path, *, quiet):
+            opened.append((str(path), quiet))
+        setattr(viz.GraphDrawing, f"_view_{{viewing.PLATFORM}}", staticmethod(opener))
+        path = g.view(directory={str(tmp_path)!r})
+        assert opened == [(path, False)], (opened, path)
+        g.render(directory={str(tmp_path)!r}, format="png", view=True, quiet_view=True)
+        assert opened[1][0].endswith(".png") and opened[1][1] is True, opened
+        print(path)
+        """)
+    path = Path(out.strip())
+    assert path == tmp_path / "autograd_graph.gv.svg"
+    assert {"X", "w", "y"} <= svg_texts(path)
+
+
+def test_digraph_pdf_with_graphviz_pure_gives_the_render_graph_error(tmp_path: Path) -> None:
+    out = with_graphviz_pure_alone(tmp_path, f"""
+        target = Path({str(tmp_path / "g.pdf")!r})
+        messages = []
+        for attempt in (lambda: g.render(outfile=target), lambda: g.pipe(format="pdf"),
+                        lambda: am.render_graph(loss, target)):
+            try:
+                attempt()
+            except viz.RenderError as e:
+                assert e.returncode != 0 and "pdf" in e.stderr.lower(), (e.returncode, e)
+                messages.append(str(e))
+            else:
+                raise AssertionError("no RenderError")
+        print("\\n---\\n".join(messages))
+        """)
+    from_render, from_pipe, from_render_graph = out.strip().split("\n---\n")
+    for msg in (from_render, from_pipe, from_render_graph):
+        assert "could not render" in msg and "as pdf" in msg
+        assert "graphviz-pure writes SVG and PNG only" in msg
+        assert "apt-get install graphviz" in msg
+    assert from_render == from_render_graph.replace("g.dot", "g.gv")
+    assert not (tmp_path / "g.pdf").exists() and no_leftovers(tmp_path)
+
+
+def test_digraph_methods_use_the_renderer_search(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    # $AUTOGRAD_MINI_RENDERER names the program; graphviz's engine=, renderer= and formatter=
+    # reach it as on dot's command line.
+    log = tmp_path / "args.txt"
+    fake = tmp_path / "fake-dot"
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {log}\nprintf '<svg/>'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(viz.RENDERER_ENV, str(fake))
+    g = am.draw_graph(mse()[-1])
+    assert g.pipe() == b"<svg/>"
+    assert log.read_text().split() == ["-Kdot", "-Tsvg"]
+    assert g.pipe(format="png", renderer="cairo", engine="neato", encoding="ascii") == "<svg/>"
+    assert log.read_text().split() == ["-Kneato", "-Tpng:cairo"]
+    monkeypatch.setenv(viz.RENDERER_ENV, "no-such-renderer")
+    with pytest.raises(am.RendererNotFoundError, match="'no-such-renderer' was not found"):
+        g.pipe()
+    with pytest.raises(am.RendererNotFoundError, match="autograd-mini\\[viz\\]"):
+        g.render(directory=tmp_path)
