@@ -47,7 +47,7 @@ def abs(x: ArrayLike) -> Tensor:
     return _t(x).abs()
 
 
-def clip(x: ArrayLike, lo: float | None, hi: float | None) -> Tensor:
+def clip(x: ArrayLike, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor:
     return _t(x).clip(lo, hi)
 
 
@@ -73,7 +73,19 @@ def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 
 def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
-    """a @ b (for 1-D and 2-D operands this is np.dot)."""
+    """np.dot: a @ b for 1-D and 2-D operands, a * b when either is a scalar.
+
+    np.dot of N-d arrays contracts a's last axis with b's second-to-last over every pair of
+    batch entries, which is not matmul's batched product; it is refused rather than mixed up.
+    """
+    na, nb = np.ndim(a), np.ndim(b)
+    if na == 0 or nb == 0:
+        return Tensor._record(OPS["mul"], a, b)
+    if na > 2 or nb > 2:
+        raise ValueError(f"dot of shapes {np.shape(a)} and {np.shape(b)}: autograd_mini has "
+                         "np.dot only for 1-d and 2-d operands. For a batched product write "
+                         "a @ b (am.matmul); np.dot's N-d contraction can be written with "
+                         "reshape and @.")
     return Tensor._record(OPS["matmul"], a, b)
 
 
@@ -92,9 +104,12 @@ def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     return Tensor._record(OPS["where"], a, b, cond=np.array(_value(cond), dtype=bool))
 
 
-def concatenate(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
+    """Join tensors along an existing axis; axis=None flattens them first (as NumPy does)."""
     if len(tensors) == 0:
         raise ValueError("concatenate needs at least one tensor")
+    if axis is None:
+        return Tensor._record(OPS["concatenate"], *[_t(x).reshape(-1) for x in tensors], axis=0)
     return Tensor._record(OPS["concatenate"], *tensors, axis=axis)
 
 
@@ -114,6 +129,21 @@ def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
     return concatenate([t.reshape(shape[:ax] + (1,) + shape[ax:]) for t in ts], axis=ax)
 
 
+def reshape(x: ArrayLike, shape: int | Sequence[int]) -> Tensor:
+    """The same values in a new shape (one entry may be -1), as np.reshape."""
+    return _t(x).reshape(shape)
+
+
+def transpose(x: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (reverse them when axes is None), as np.transpose."""
+    return _t(x).transpose() if axes is None else _t(x).transpose(*axes)
+
+
+def broadcast_to(x: ArrayLike, shape: int | Sequence[int]) -> Tensor:
+    """Repeat values along new or size-1 axes to reach `shape`, as np.broadcast_to."""
+    return _t(x).broadcast_to((shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
+
+
 def logsumexp(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log Σ exp(x), shifted by the max so it never overflows."""
     t = _t(x)
@@ -126,7 +156,11 @@ def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
-    """x − logsumexp(x) along `axis`: finite even where softmax underflows to 0."""
+    """log softmax(x) along `axis`: (x − m) − log Σ exp(x − m) with m = max x.
+
+    Finite where softmax underflows to 0, and exact at any magnitude of x (the O(1) answer is
+    never subtracted from a rounded logsumexp).
+    """
     return Tensor._record(OPS["log_softmax"], _t(x), axis=axis)
 
 

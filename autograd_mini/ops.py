@@ -33,6 +33,10 @@ class Op:
     VJP for input i: a rule like the numeric one, `(g, *xs, out, **params)`, run by the
     explainer on expressions (symbolic.Expr) instead of arrays, so `g @ b.T` builds "ḡ · bᵀ";
     `why` is the one-line reason the explainer gives for the rule.
+
+    `numpy` lists the NumPy functions whose calls this op records when they meet a Tensor
+    (`np.sum(t)`, `np.dot(X, t)`); a forward that is itself a ufunc (`np.add`) needs no entry.
+    numpy_api.py reads both to dispatch NumPy's protocols, so there is no second list.
     """
 
     name: str
@@ -46,6 +50,7 @@ class Op:
     save_out: bool = False
     variadic: bool = False
     shape_error: Callable[..., str | None] | None = None
+    numpy: tuple[Callable[..., Any], ...] = ()
 
 
 OPS: dict[str, Op] = {}
@@ -125,17 +130,35 @@ defop("neg", np.negative, (lambda g, x, out: -g,),
 
 def _pow_vjp(g: Any, x: Any, out: Any, p: Any) -> Any:
     # Squares (every MSE) take x + x: one N-sized temporary and pass instead of x ** 1's copy.
-    return g * (x + x) if p == 2 else g * (p * x ** (p - 1))
+    if p == 2:
+        return g * (x + x)
+    # x⁰ = 1 is constant, so its derivative is 0 even at x = 0, where 0 · 0⁻¹ would be NaN:
+    # 0 · x⁰ gives that 0 (and stays finite when differentiated again).
+    return g * (p * x ** ((p if p != 0 else 1) - 1))
+
+
+def _power_vjp_base(g: Any, a: Any, b: Any, out: Any) -> Any:
+    # Where the exponent is 0, aᵇ = 1 does not depend on a: b · a^(b−1) is 0 · 0⁻¹ = NaN at
+    # a = 0. Raising to b − 1 + 1 there instead keeps every term finite and the product 0.
+    zero = _as(value(b) == 0, g)
+    return g * (b * a ** (b + zero - 1)) if zero.any() else g * (b * a ** (b - 1))
+
+
+def _power_vjp_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
+    # d(aᵇ)/db = log(a)·aᵇ is −∞ · 0 = NaN at a = 0, b > 0, where aᵇ is 0 for every nearby b
+    # (and 1 at b = 0): the derivative is 0 there, as torch has it. log(a + 1) = 0 there.
+    va, vb = value(a), value(b)
+    flat = _as((va == 0) & (vb >= 0), g)
+    return g * (call("log", a + flat if flat.any() else a) * out)
 
 
 defop("pow", lambda x, p: np.power(x, p), (_pow_vjp,),
       label=lambda p: f"pow {p:g}", expr="{0}^{p}",
       formulas=(lambda g, x, out, p: g * p * x ** (p - 1),),
-      why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)")
+      why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)",
+      numpy=(np.power,))  # np.power(t, 3): a number exponent is this op's p
 
-defop("power", np.power,
-      (lambda g, a, b, out: g * (b * a ** (b - 1)),
-       lambda g, a, b, out: g * (call("log", a) * out)),
+defop("power", np.power, (_power_vjp_base, _power_vjp_exponent),
       expr="{0}^{1}", formulas=(lambda g, a, b, out: g * b * a ** (b - 1),
                               lambda g, a, b, out: g * a.log() * a ** b),
       save_out=True, why="d(aᵇ) = b·aᵇ⁻¹·da + log(a)·aᵇ·db", shape_error=_binary_shape_error)
@@ -178,22 +201,31 @@ defop("abs", np.abs, (lambda g, x, out: g * _as(np.sign(value(x)), g),),
       why="d|x|/dx = sign(x) (0 at exactly 0)")
 
 
+def _clip(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
+    # Bounds are constants (they get no gradient): their values, so a Tensor bound does not
+    # send np.clip back through Tensor dispatch.
+    return np.clip(x, value(lo), value(hi))
+
+
 def _clip_mask(x: Any, lo: Any, hi: Any) -> np.ndarray:
+    # Not in place: array bounds may broadcast the mask (and the output) past x's shape; the
+    # engine sums the gradient back to x's shape.
     v = value(x)
     keep = np.ones(np.shape(v), dtype=bool)
     if lo is not None:
-        keep &= v >= lo
+        keep = keep & (v >= value(lo))
     if hi is not None:
-        keep &= v <= hi
+        keep = keep & (v <= value(hi))
     return keep
 
 
-defop("clip", lambda x, lo, hi: np.clip(x, lo, hi),
+defop("clip", _clip,
       (lambda g, x, out, lo, hi: g * _as(_clip_mask(x, lo, hi), g),),
       label=lambda lo, hi: f"clip [{lo}, {hi}]", expr="clip({0}, {lo}, {hi})",
       formulas=(lambda g, x, out, lo, hi: g * (1 if lo is None else x >= lo)
                 * (1 if hi is None else x <= hi),),
-      why="clip passes the gradient where the input lies inside the bounds")
+      why="clip passes the gradient where the input lies inside the bounds",
+      numpy=(np.clip,))
 
 
 def _maximum_share(a: Any, b: Any, g: Any) -> np.ndarray:
@@ -227,7 +259,8 @@ defop("where", lambda a, b, cond: np.where(cond, a, b),
       formulas=(lambda g, a, b, out, cond: g * cond, lambda g, a, b, out, cond: g * (1 - cond)),
       save_inputs=False,
       why="each branch gets the gradient where it was chosen",
-      shape_error=lambda a, b, cond: broadcast_problem(np.shape(a), np.shape(b), np.shape(cond)))
+      shape_error=lambda a, b, cond: broadcast_problem(np.shape(a), np.shape(b), np.shape(cond)),
+      numpy=(np.where,))
 
 # ---- linear algebra -----------------------------------------------------------------------
 
@@ -281,7 +314,8 @@ defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
                 lambda g, a, b, out: a.T @ g if a.ndim > 1 else a.outer(g)),
       why="ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape "
           "(and ḡ·Bᵀ the only one with A's): that is why the transpose appears",
-      shape_error=_matmul_shape_error)
+      shape_error=_matmul_shape_error,
+      numpy=(np.dot,))  # np.dot is this product for 0-, 1- and 2-d operands (am.dot checks)
 
 # ---- reductions ---------------------------------------------------------------------------
 
@@ -291,7 +325,7 @@ defop("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
       expr="Σ {0}",
       formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims),),
       save_inputs=False,
-      why="every summed element gets the upstream gradient once")
+      why="every summed element gets the upstream gradient once", numpy=(np.sum,))
 
 defop("mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
       (lambda g, x, out, axis, keepdims: _expand(g / _count(x.shape, axis), x.shape, axis,
@@ -302,7 +336,7 @@ defop("mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims)
                 / x.count(axis),),
       save_inputs=False,
       why="mean(x) = Σ(x) / N, so each of the N elements gets 1/N of the upstream gradient: "
-          "the 1/N comes from here")
+          "the 1/N comes from here", numpy=(np.mean,))
 
 
 def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
@@ -313,6 +347,10 @@ def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
     if not keepdims:
         o = o.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
     hit = value(x) == o
+    if np.isnan(o).any():
+        # A NaN wins the comparison (NumPy propagates it): the gradient goes to the NaN
+        # entries, as torch does, instead of 0/0 = NaN for every element.
+        hit |= np.isnan(value(x)) & np.isnan(o)
     share = hit / hit.sum(axis=axis, keepdims=True)
     return _expand(g, shape, axis, keepdims) * _as(share, g)
 
@@ -323,12 +361,13 @@ def _extreme_formula(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any
     return g.expand(x.shape, axis, keepdims) * hit / hit.sum(axis, keepdims=True)
 
 
-for _name, _fn in (("max", np.max), ("min", np.min)):
+for _name, _fn, _alias in (("max", np.max, np.amax), ("min", np.min, np.amin)):
     defop(_name, (lambda f: lambda x, axis, keepdims: f(x, axis=axis, keepdims=keepdims))(_fn),
           (_extreme_vjp,), save_out=True,
           label=(lambda n: lambda axis, keepdims: n if axis is None else f"{n} axis={axis}")(_name),
           expr=_name + "({0})", formulas=(_extreme_formula,),
-          why=f"only the {_name}imal entries get the gradient; ties share it evenly")
+          why=f"only the {_name}imal entries get the gradient; ties share it evenly",
+          numpy=(_fn, _alias))
 
 
 def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -365,7 +404,15 @@ defop("softmax", _softmax,
       save_inputs=False, save_out=True,
       why="softmax's Jacobian is diag(s) − s·sᵀ")
 
-defop("log_softmax", lambda x, axis: x - _logsumexp(x, axis, True),
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    # (x − m) − log Σ exp(x − m), not x − logsumexp(x): logsumexp rounds at the scale of max|x|,
+    # which loses the O(1) answer for large logits (float32 1e7 gave 0, not −log 2).
+    m = np.max(x, axis=axis, keepdims=True)
+    shifted = x - np.where(np.isfinite(m), m, 0)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+defop("log_softmax", _log_softmax,
       (lambda g, x, out, axis: g - call("exp", out) * g.sum(axis=axis, keepdims=True),),
       label=lambda axis: f"log_softmax axis={axis}", expr="log_softmax({0})",
       formulas=(lambda g, x, out, axis: g - out.exp() * g.sum(axis, keepdims=True),),
@@ -378,7 +425,7 @@ defop("reshape", lambda x, shape: np.reshape(x, shape),
       (lambda g, x, out, shape: g.reshape(x.shape),),
       label=lambda shape: f"reshape {shape}", expr="reshape({0})",
       formulas=(lambda g, x, out, shape: g.reshape(x.shape),), save_inputs=False,
-      why="reshaping moves no values, so the gradient is reshaped back")
+      why="reshaping moves no values, so the gradient is reshaped back", numpy=(np.reshape,))
 
 
 def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -390,13 +437,15 @@ defop("transpose", lambda x, axes: np.transpose(x, axes),
       label=lambda axes: "transpose" if axes == tuple(range(len(axes)))[::-1]
       else f"transpose {axes}", expr="{0}ᵀ",
       formulas=(lambda g, x, out, axes: g.transpose(*_inverse(axes)),), save_inputs=False,
-      why="transposing moves values, so the gradient is transposed back")
+      why="transposing moves values, so the gradient is transposed back",
+      numpy=(np.transpose,))
 
 defop("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
       (lambda g, x, out, shape: g,),  # the engine sums g back to x's shape
       label=lambda shape: f"broadcast {shape}", expr="broadcast({0})",
       formulas=(lambda g, x, out, shape: g,), save_inputs=False,
-      why="a value copied to many places collects the gradient from all of them")
+      why="a value copied to many places collects the gradient from all of them",
+      numpy=(np.broadcast_to,))
 
 
 def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -424,7 +473,15 @@ def _concat_vjp(g: Any, *xs: Any, out: Any, axis: int, i: int) -> Any:
     return g[index]
 
 
-defop("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), (_concat_vjp,),
+def _concatenate(*xs: np.ndarray, axis: int) -> np.ndarray:
+    if axis is None:  # the VJP slices along an axis; am.concatenate flattens first instead
+        raise ValueError("axis=None (flatten) is not an axis of the op: flatten the pieces "
+                         "first, as am.concatenate(..., axis=None) does")
+    return np.concatenate(xs, axis=axis)
+
+
+defop("concatenate", _concatenate, (_concat_vjp,),
       label=lambda axis: f"concatenate axis={axis}", expr="[{0}, …]",
       formulas=(_concat_vjp,), save_inputs=False, variadic=True,  # it reads as math too
-      why="each piece gets back the slice of the gradient where it was placed")
+      why="each piece gets back the slice of the gradient where it was placed",
+      numpy=(np.concatenate, np.stack))  # am.stack records reshapes and this op
