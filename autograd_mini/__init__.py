@@ -35,8 +35,8 @@ from .functions import (
 )
 from .gradcheck import GradcheckError, gradcheck
 from .losses import mse_loss
-from .mode import enable_grad, no_grad
-from .tensor import Tensor
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import BroadcastWarning, Tensor
 from .viz import RendererNotFoundError, draw_graph, render_graph
 
 __version__ = "0.1.0"
@@ -55,7 +55,7 @@ def tensor(data: object, requires_grad: bool = False, dtype: object = None,
 __all__ = [
     "Tensor", "tensor", "detect_anomaly", "grad", "value_and_grad",
     "jacobian", "hessian", "no_grad",
-    "enable_grad", "gradcheck", "GradcheckError", "mse_loss", "abs", "clip", "concatenate",
+    "enable_grad", "set_grad_enabled", "is_grad_enabled", "BroadcastWarning", "gradcheck", "GradcheckError", "mse_loss", "abs", "clip", "concatenate",
     "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where",
     "draw_graph", "render_graph", "RendererNotFoundError",

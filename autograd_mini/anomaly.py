@@ -11,37 +11,40 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-from contextlib import ContextDecorator
+import warnings
 from typing import Any
 
 import numpy as np
 
-from .mode import MODE
+from .mode import _Switch
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-class detect_anomaly(ContextDecorator):
+class detect_anomaly(_Switch):
     """Context manager and decorator: raise at the first op that produces NaN or Inf.
 
         with am.detect_anomaly():
             loss = model(x)
             loss.backward()   # FloatingPointError: backward of log produced ... at train.py:12
+
+    Per thread and re-entrant, like `no_grad`.
     """
 
-    def __enter__(self) -> None:
-        self._prev = MODE.anomaly
-        MODE.anomaly = True
+    flag, value = "anomaly", True
 
-    def __exit__(self, *exc: Any) -> None:
-        MODE.anomaly = self._prev
+
+def _user_frame() -> Any:
+    """The innermost frame outside this package (None if there is none)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    return frame
 
 
 def user_line() -> str:
     """'file:line in function: source' for the innermost frame outside this package."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
+    frame = _user_frame()
     if frame is None:
         return "<unknown>"
     code = frame.f_code
@@ -106,3 +109,15 @@ def check_backward(node: Any, i: int, g: Any, gi: Any) -> None:
         f"detect_anomaly: backward of {node.label} produced {bad} in the gradient for input "
         f"{i} ({name}, shape {parent.shape}).\n  inputs: {shapes}\n  created at "
         f"{node.trace or '<recorded outside detect_anomaly>'}\n  {cause}.")
+
+
+def warn_at_user_line(warning: Warning) -> None:
+    """Issue `warning` attributed to the user's line, so the usual once-per-line filter holds."""
+    frame = _user_frame()
+    if frame is None:
+        warnings.warn(warning, stacklevel=2)
+        return
+    warnings.warn_explicit(warning, type(warning), frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__", "<unknown>"),
+                           registry=frame.f_globals.setdefault("__warningregistry__", {}),
+                           module_globals=frame.f_globals)

@@ -3,88 +3,151 @@
 These take and return ndarrays. Given a Tensor that requires grad (as inside another
 transform) they return Tensors still attached to the graph, which is how
 `hessian(f) = jacobian(grad(f))` differentiates twice.
+
+Each call differentiates with respect to its own arguments only. Inside another transform
+an argument may be the outer variable itself, which `f` may also close over: `grad(lambda
+y: x * y)(x)` must be x, not 2x. So every call gives `f` a fresh alias of each argument it
+differentiates (a vertex of its own in the graph) and stops the sweep there: uses of the
+outer variable that do not go through the alias do not count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .functions import stack
 from .mode import enable_grad, no_grad
+from .ops import OPS
 from .tensor import Tensor, _gradients, _vertex
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "no_grad", "enable_grad"]
+
+Argnums = int | Sequence[int]
 
 
 def _variable(x: Any) -> tuple[Tensor, bool]:
     """The tensor to differentiate against, and whether we are inside another transform."""
     if isinstance(x, Tensor) and x.requires_grad:
-        return x, True
+        with enable_grad():
+            return Tensor._record(OPS["reshape"], x, shape=x.shape), True  # a fresh alias
     return Tensor(x, requires_grad=True), False  # integers become float64, float32 stays
 
 
-def _gradient_of(out: Tensor, x: Tensor, nested: bool, grad: Any = None) -> Any:
-    """∂out/∂x (times `grad` for non-scalar out): zeros if out does not depend on x."""
+def _positions(argnums: Argnums, n: int, who: str) -> tuple[tuple[int, ...], bool]:
+    """`argnums` as non-negative positions, and whether it was a tuple (results are then too)."""
+    many = not isinstance(argnums, (int, np.integer))
+    nums: tuple[Any, ...] = tuple(argnums) if many else (argnums,)  # type: ignore[arg-type]
+    if many and not nums:
+        raise ValueError(f"{who}: argnums=() names no argument to differentiate")
+    for k in nums:
+        if not isinstance(k, (int, np.integer)) or not -n <= k < n:
+            raise ValueError(f"{who}: argnums={argnums} but the function got {n} argument(s)")
+    positions = tuple(int(k) % n for k in nums)
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"{who}: argnums={argnums} names an argument twice")
+    return positions, many
+
+
+def _prepare(args: tuple[Any, ...], argnums: Argnums, who: str
+             ) -> tuple[tuple[Any, ...], list[Tensor], bool, bool]:
+    """Replace the differentiated arguments by variables: (args, variables, nested, many)."""
+    positions, many = _positions(argnums, len(args), who)
+    new = list(args)
+    variables = []
+    nested = False
+    for k in positions:
+        x, inner = _variable(args[k])
+        new[k] = x
+        variables.append(x)
+        nested = nested or inner
+    return tuple(new), variables, nested, many
+
+
+def _gradients_of(out: Tensor, xs: list[Tensor], nested: bool, grad: Any = None) -> list[Any]:
+    """[∂out/∂x for x in xs] (times `grad` for non-scalar out): zeros where out ignores x."""
+    found: dict[Any, Any] = {}
     if out.requires_grad:
-        g = _gradients(out, grad, retain_graph=True, create_graph=nested,
-                       wrt=(_vertex(x),)).get(_vertex(x))
-        if g is not None:
-            return g if nested else np.asarray(g)
-    zeros = np.zeros(x.shape, dtype=x.dtype)
-    return Tensor(zeros) if nested else zeros
+        found = _gradients(out, grad, retain_graph=True, create_graph=nested,
+                           wrt=tuple(_vertex(x) for x in xs))
+    result = []
+    for x in xs:
+        g = found.get(_vertex(x))
+        if g is None:
+            zeros = np.zeros(x.shape, dtype=x.dtype)
+            result.append(Tensor(zeros) if nested else zeros)
+        elif nested:
+            result.append(g)
+        else:  # a writable array of its own (a rule may return a read-only broadcast view)
+            result.append(np.array(getattr(g, "_data", g), dtype=x.dtype))
+    return result
 
 
-def value_and_grad(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., tuple[Any, Any]]:
-    """Return a function giving (f(*args), ∂f/∂args[argnums]); f must return a scalar Tensor."""
+def _call(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    with enable_grad():
+        return f(*args, **kwargs)
+
+
+def value_and_grad(f: Callable[..., Tensor], argnums: Argnums = 0
+                   ) -> Callable[..., tuple[Any, Any]]:
+    """Return a function giving (f(*args), ∂f/∂args[argnums]); f must return a scalar Tensor.
+
+    With a tuple `argnums` the gradient is a tuple, one per argument named.
+    """
 
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        if not -len(args) <= argnums < len(args):
-            raise ValueError(f"argnums={argnums} but the function got {len(args)} argument(s)")
-        x, nested = _variable(args[argnums])
-        args = args[:argnums % len(args)] + (x,) + args[argnums % len(args) + 1:]
-        with enable_grad():
-            out = f(*args, **kwargs)
+        args, xs, nested, many = _prepare(args, argnums, "grad")
+        out = _call(f, args, kwargs)
         if not isinstance(out, Tensor) or out.ndim != 0:
             raise ValueError(f"grad: the function must return a scalar (0-d) Tensor, got "
                              f"{type(out).__name__} of shape {np.shape(out)}. Reduce it "
                              "(.sum() or .mean()), or use am.jacobian for vector outputs.")
-        g = _gradient_of(out, x, nested)
-        return (out if nested else out.data), g
+        gs = _gradients_of(out, xs, nested)
+        return (out if nested else out._data.copy()), (tuple(gs) if many else gs[0])
 
     return wrapped
 
 
-def grad(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Tensor], argnums: Argnums = 0) -> Callable[..., Any]:
     """Return a function computing ∂f/∂args[argnums] (an ndarray of that argument's shape)."""
     vg = value_and_grad(f, argnums)
     return lambda *args, **kwargs: vg(*args, **kwargs)[1]
 
 
-def jacobian(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Return a function computing J[i..., j...] = ∂f(x)[i...]/∂x[j...] (out.shape + x.shape)."""
+def jacobian(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:
+    """Return a function computing J[i..., j...] = ∂f(x)[i...]/∂x[j...] (out.shape + x.shape).
 
-    def wrapped(x: Any) -> Any:
-        xt, nested = _variable(x)
-        with enable_grad():
-            out = f(xt)
+    With a tuple `argnums`, a tuple of Jacobians, one per argument named.
+    """
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        args, xs, nested, many = _prepare(args, argnums, "jacobian")
+        out = _call(f, args, kwargs)
         if not isinstance(out, Tensor):
             out = Tensor(out)
-        rows = []
+        rows: list[list[Any]] = [[] for _ in xs]
         for i in range(out.size):
             onehot = np.zeros(out.size, dtype=out.dtype)
             onehot[i] = 1
-            rows.append(_gradient_of(out, xt, nested, onehot.reshape(out.shape)))
-        if nested:
-            return stack(rows).reshape(out.shape + xt.shape) if rows else Tensor(
-                np.zeros(out.shape + xt.shape))
-        return np.array(rows, dtype=xt.dtype).reshape(out.shape + xt.shape)
+            for row, g in zip(rows, _gradients_of(out, xs, nested, onehot.reshape(out.shape)),
+                              strict=True):
+                row.append(g)
+        jacobians = [_assemble(row, out.shape, x, nested) for row, x in zip(rows, xs,
+                                                                            strict=True)]
+        return tuple(jacobians) if many else jacobians[0]
 
     return wrapped
 
 
-def hessian(f: Callable[[Any], Tensor]) -> Callable[[Any], Any]:
+def _assemble(rows: list[Any], out_shape: tuple[int, ...], x: Tensor, nested: bool) -> Any:
+    shape = out_shape + x.shape
+    if nested:
+        return stack(rows).reshape(shape) if rows else Tensor(np.zeros(shape))
+    return np.array(rows, dtype=x.dtype).reshape(shape)
+
+
+def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Any]:
     """Return a function computing H = ∂²f/∂x² (x.shape + x.shape), via create_graph."""
-    return jacobian(grad(f))
+    return jacobian(grad(f, argnums), argnums)

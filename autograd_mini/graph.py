@@ -25,6 +25,7 @@ class Node:
 
     __slots__ = ("op", "inputs", "params", "saved", "saved_out", "shape", "dtype", "name",
                  "requires_grad", "out_ref", "freed", "versions", "trace", "held",
+                 "retain", "grad", "watched",
                  "__weakref__")
 
     def __init__(self, op: Op, inputs: tuple[Any, ...], params: dict[str, Any],
@@ -40,10 +41,13 @@ class Node:
         self.name: str | None = None
         self.requires_grad = True
         self.out_ref: weakref.ref[Any] | None = None  # the output Tensor, while the user has it
-        self.freed = False
+        self.freed: bool | str = False  # True, or engine.INTERRUPTED
         self.versions: tuple[int, ...] | None = None  # leaf inputs' versions when saved
         self.trace: str | None = None  # where the op was created (anomaly mode only)
         self.held: tuple[np.ndarray, ...] | None = None  # arrays made read-only for us
+        self.retain = False  # t.retain_grad() was called: keep this vertex's gradient
+        self.grad: np.ndarray | None = None  # the kept gradient, after backward
+        self.watched: tuple[int, ...] | None = None  # saved inputs with fingerprints
 
     @property
     def is_leaf(self) -> bool:

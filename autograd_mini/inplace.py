@@ -1,26 +1,55 @@
 """In-place safety: arrays a graph saved for backward are read-only until the graph lets go.
 
 A VJP reads the arrays its op saved in the forward pass. If those change before backward,
-the gradient is silently wrong. So while any live node holds an array, the memory behind it
-is marked read-only (NumPy refuses writes with "assignment destination is read-only"), and
-`Tensor.data` hands out a private writable copy instead (copy-on-write), so the everyday
-update `w.data -= lr * w.grad` works even while an old graph is still alive. The graph keeps
-the values it saw; `engine` then refuses backward if the tensor changed since (its version
-counter moved, or its copy differs from the saved array).
+the gradient is silently wrong. Three things stop that:
+
+1. While any live node holds an array, the memory behind it is marked read-only, so NumPy
+   refuses writes through the array and through every view made from then on
+   ("assignment destination is read-only"). `Tensor.data` hands out a private writable copy
+   instead (copy-on-write), so `w.data -= lr * w.grad` still works while an old graph is
+   alive; `engine` then refuses backward for that graph (the tensor's version moved).
+2. NumPy cannot revoke write access from views made *before* the lock (`head = w.data[:2]`,
+   `train = data[:800]`). So arrays that existed before the graph (leaves' data, constant
+   operands, intermediates whose `.data` the user read) get a fingerprint when first locked:
+   their bytes when they have at most `EXACT` elements, else `SAMPLE` evenly spaced elements.
+   Backward compares it and refuses if the values moved. Small arrays are therefore checked
+   exactly; large ones catch shuffles, refills and rescaling but may miss a few elements
+   changed through such an old view (documented in docs/when-gradients-go-wrong.md).
+3. Operands that are not plain ndarrays (lists, np.memmap and other subclasses) are copied
+   into a plain array when the op is recorded, so nothing the user holds aliases them.
 
 Locks are counted per memory owner (a view's base), because many nodes save the same
 parameter and a view shares its owner's memory. The count drops when a node is freed by
-backward or garbage-collected with its graph; at zero the owner is writable again.
+backward or dropped with its graph; at zero the owner is writable again. The registry is
+guarded by a lock, so threads that build graphs on shared parameters keep exact counts.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-HELD: dict[int, int] = {}  # id(owner array) -> how many node references lock it
+EXACT = 1 << 16  # arrays up to this many elements are fingerprinted by all their bytes
+SAMPLE = 4096  # larger ones by this many evenly spaced elements
+
+
+class _Held:
+    """One locked memory owner: how many node references hold it, and its fingerprints."""
+
+    __slots__ = ("owner", "count", "prints")
+
+    def __init__(self, owner: np.ndarray) -> None:
+        self.owner = owner  # keeps the id from being reused while the entry exists
+        self.count = 0
+        self.prints: dict[int, tuple[np.ndarray, bytes]] = {}  # id(view) -> (view, print)
+
+
+HELD: dict[int, _Held] = {}  # id(owner array) -> its entry
+_LOCK = threading.RLock()  # re-entrant: a node dropped during hold() releases in this thread
 
 
 def owner(a: np.ndarray) -> np.ndarray:
@@ -35,37 +64,64 @@ def is_held(a: np.ndarray) -> bool:
     return bool(HELD) and id(owner(a)) in HELD
 
 
-def hold(arrays: Iterable[Any]) -> tuple[np.ndarray, ...] | None:
-    """Make the owners of `arrays` read-only; return the owners locked (to release later).
+@lru_cache(maxsize=64)
+def _positions(size: int) -> np.ndarray:
+    return np.linspace(0, size - 1, SAMPLE).astype(np.intp)
 
-    Arrays that are read-only already and not ours (np.broadcast_to views, the user's own
-    read-only data) are left alone: nothing can write through them anyway.
+
+def fingerprint(a: np.ndarray) -> bytes:
+    """All of `a`'s bytes if it is small, else SAMPLE evenly spaced elements' bytes."""
+    if a.size <= EXACT:
+        return a.tobytes()
+    return a.flat[_positions(a.size)].tobytes()
+
+
+def hold(arrays: Iterable[Any], watched: Iterable[Any] = ()) -> tuple[np.ndarray, ...] | None:
+    """Make the owners of `arrays` read-only; fingerprint those in `watched`.
+
+    Returns the owners locked (to `release` later). Arrays that are read-only already and
+    not ours (np.broadcast_to views, the user's own read-only data) are left alone: nothing
+    can write through them.
     """
     locked = []
-    for a in arrays:
-        if type(a) is not np.ndarray:
-            continue  # Python scalars and shape stand-ins need no protection
-        o = a if a.base is None else owner(a)
-        k = id(o)
-        n = HELD.get(k)
-        if n is not None:
-            HELD[k] = n + 1
-        elif o.flags.writeable:
-            o.setflags(write=False)
-            HELD[k] = 1
-        else:
-            continue
-        locked.append(o)
+    with _LOCK:
+        for a in arrays:
+            if type(a) is not np.ndarray:
+                continue  # Python scalars and shape stand-ins need no protection
+            o = a if a.base is None else owner(a)
+            entry = HELD.get(id(o))
+            if entry is None:
+                if not o.flags.writeable:
+                    continue
+                o.setflags(write=False)
+                entry = HELD[id(o)] = _Held(o)
+            entry.count += 1
+            locked.append(o)
+        for a in watched:
+            entry = HELD.get(id(owner(a))) if type(a) is np.ndarray else None
+            if entry is not None and id(a) not in entry.prints:
+                entry.prints[id(a)] = (a, fingerprint(a))
     return tuple(locked) if locked else None
 
 
 def release(locked: tuple[np.ndarray, ...]) -> None:
     """Undo one `hold`: owners nobody else holds become writable again."""
-    for o in locked:
-        k = id(o)
-        n = HELD.get(k, 0)
-        if n > 1:
-            HELD[k] = n - 1
-        elif n == 1:
-            del HELD[k]
-            o.setflags(write=True)
+    with _LOCK:
+        for o in locked:
+            entry = HELD.get(id(o))
+            if entry is None:
+                continue
+            entry.count -= 1
+            if entry.count == 0:
+                del HELD[id(o)]
+                o.setflags(write=True)
+
+
+def changed(a: Any) -> bool:
+    """True if `a` was fingerprinted when locked and its values differ now."""
+    if type(a) is not np.ndarray:
+        return False
+    with _LOCK:
+        entry = HELD.get(id(owner(a)))
+        seen = entry.prints.get(id(a)) if entry is not None else None
+    return seen is not None and fingerprint(a) != seen[1]

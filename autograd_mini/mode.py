@@ -1,16 +1,23 @@
-"""Whether operations are recorded: the switch behind `no_grad` and `enable_grad`.
+"""Whether operations are recorded (`no_grad`, `enable_grad`) and checked (`detect_anomaly`).
 
-The switch is process-wide (not per thread), like the rest of this small library.
+Both switches are per thread, as in PyTorch: `no_grad` in one thread never stops recording
+in another. Each switch is a context manager and a decorator (with or without parentheses),
+and re-entrant: every entry saves its own previous value, so nesting and recursion restore
+exactly what was there before.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from contextlib import ContextDecorator
-from typing import Any
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Mode:
-    __slots__ = ("grad_enabled", "anomaly")
+class _Mode(threading.local):
+    """The switches of the current thread (a new thread starts recording, without checks)."""
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -20,24 +27,71 @@ class _Mode:
 MODE = _Mode()
 
 
-class _SetGrad(ContextDecorator):
-    enabled: bool
+class _Switch(ContextDecorator):
+    """Set one flag of MODE for a block; restore the value it had on entry."""
+
+    flag: str
+    value: bool
+
+    def __new__(cls, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]) and cls.__init__ is _Switch.__init__:
+            return cls()(args[0])  # bare @no_grad: decorate the function right away
+        return super().__new__(cls)
+
+    def __init__(self) -> None:
+        self._saved = threading.local()  # one stack per thread: the instance may be shared
+
+    def _stack(self) -> list[bool]:
+        stack: list[bool] | None = getattr(self._saved, "stack", None)
+        if stack is None:
+            stack = self._saved.stack = []
+        return stack
 
     def __enter__(self) -> None:
-        self._prev = MODE.grad_enabled
-        MODE.grad_enabled = self.enabled
+        self._stack().append(getattr(MODE, self.flag))
+        setattr(MODE, self.flag, self.value)
 
     def __exit__(self, *exc: Any) -> None:
-        MODE.grad_enabled = self._prev
+        setattr(MODE, self.flag, self._stack().pop())
+
+    def _recreate_cm(self) -> Any:
+        return self  # the per-thread stack already makes each call save its own state
 
 
-class no_grad(_SetGrad):
-    """Context manager and decorator: record nothing inside (evaluation, parameter updates)."""
+class no_grad(_Switch):
+    """Record nothing inside (evaluation, updates): `with am.no_grad():` or `@am.no_grad`."""
 
-    enabled = False
+    flag, value = "grad_enabled", False
 
 
-class enable_grad(_SetGrad):
-    """Context manager and decorator: record again, even inside `no_grad`."""
+class enable_grad(_Switch):
+    """Record again, even inside `no_grad`: `with am.enable_grad():`, `@am.enable_grad`."""
 
-    enabled = True
+    flag, value = "grad_enabled", True
+
+
+class set_grad_enabled(_Switch):
+    """Turn recording on or off: as a call (`am.set_grad_enabled(False)`) or a `with` block.
+
+    As a call it takes effect at once; as a context manager it restores the previous value on
+    exit, like PyTorch's.
+    """
+
+    flag = "grad_enabled"
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self.value = bool(mode)
+        self._before = MODE.grad_enabled
+        MODE.grad_enabled = self.value
+
+    def __enter__(self) -> None:
+        self._stack().append(self._before)  # already set by the call itself
+
+    def _recreate_cm(self) -> set_grad_enabled:
+        return set_grad_enabled(self.value)
+
+
+def is_grad_enabled() -> bool:
+    """True when operations on tensors that require grad are being recorded (this thread)."""
+    return bool(MODE.grad_enabled)

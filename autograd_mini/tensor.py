@@ -44,6 +44,49 @@ def _as_array(data: ArrayLike, dtype: Any, requires_grad: bool) -> np.ndarray:
     return arr
 
 
+_SCALARS = frozenset({int, float, bool, np.float64, np.float32, np.int64, np.int32})
+
+
+class BroadcastWarning(UserWarning):
+    """An element-wise op broadcast a column (N, 1) against a vector (N,) into (N, N)."""
+
+
+def _operand(a: Any, op: Op, args: tuple[Any, ...]) -> Any:
+    """A non-Tensor operand as a plain ndarray of its own (or a number).
+
+    Lists, np.memmap and other ndarray subclasses are copied now, so changing the caller's
+    object after the forward pass cannot change what backward uses. Masked arrays are
+    refused: their mask would be silently ignored.
+    """
+    if isinstance(a, np.ma.MaskedArray):
+        raise TypeError(f"{op.name}: a masked array operand; autograd_mini would ignore its "
+                        "mask. Pass m.filled(value) (masked entries replaced) or "
+                        "m.compressed() (masked entries dropped) instead.")
+    if isinstance(a, np.generic):
+        return a
+    if isinstance(a, np.ndarray):
+        return np.array(a)  # a plain copy of a subclass (memmap, matrix, ...)
+    try:
+        return np.array(a)
+    except (ValueError, TypeError):
+        return a  # ragged or odd data: the forward fails and _forward_error names it
+
+
+def _warn_column_against_vector(op: Op, args: tuple[Any, ...], xs: list[Any],
+                                out: np.ndarray) -> None:
+    """Warn (once per line of user code) when (N, 1) meets (N,) and makes (N, N)."""
+    n = out.shape[0]
+    shapes = [np.shape(x) for x in xs]
+    if sorted(shapes, key=len) != [(n,), (n, 1)]:
+        return
+    left, right = (_describe(a) for a in args)
+    anomaly.warn_at_user_line(BroadcastWarning(
+        f"{op.name} of {left} and {right} broadcast to {out.shape}: a column (N, 1) against a "
+        f"vector (N,) pairs every element with every other. If they are meant to line up "
+        f"element by element, reshape the vector: y.reshape(-1, 1) (or the column: "
+        f"v.reshape(-1)). Write explicit (N, 1) and (1, M) shapes for an outer product."))
+
+
 def _vertex(t: Tensor) -> Any:
     return t._node if t._node is not None else t
 
@@ -54,48 +97,69 @@ class Tensor:
     `t.grad` holds ∂L/∂t after `L.backward()` for leaves created with requires_grad=True.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_name", "_node", "_version", "__weakref__")
-    __array_ufunc__ = None  # make NumPy hand `ndarray + Tensor` to Tensor.__radd__
+    __slots__ = ("_data", "_grad", "_requires_grad", "_name", "_node", "_version", "_shared",
+                 "__weakref__")
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """np.asarray(t): the values, refused for a tensor that requires grad (see numpy_api)."""
+        from . import numpy_api
+        return numpy_api.to_array(self, dtype, copy)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """np.add(t, x), ndarray + t, np.exp(t): record the op the table has for the ufunc."""
+        from . import numpy_api
+        return numpy_api.ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """np.sum(t), np.dot(X, t), np.shape(t): record the op the table has for the function."""
+        from . import numpy_api
+        return numpy_api.function(func, types, args, kwargs)
+
     __hash__ = object.__hash__  # hashable by identity even though == is element-wise
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self._data = _as_array(data, dtype, requires_grad)
-        self.grad: np.ndarray | None = None
-        self.requires_grad = bool(requires_grad)
+        self._grad: np.ndarray | None = None
+        self._requires_grad = bool(requires_grad)
         self._name = name
         self._node: Node | None = None
         self._version = 0
+        self._shared = True  # not copied: the caller may hold views of this memory
 
     @classmethod
     def _make(cls, data: np.ndarray, node: Node | None) -> Tensor:
         """Wrap an op's output without validation (the hot path)."""
         t = object.__new__(cls)
         t._data = data
-        t.grad = None
-        t.requires_grad = node is not None
+        t._grad = None
+        t._requires_grad = node is not None
         t._name = None
         t._node = node
         t._version = 0
+        t._shared = node is None  # a recorded op's output is fresh memory nobody else sees
         return t
 
     @classmethod
     def _record(cls, op: Op, *args: Any, **params: Any) -> Tensor:
         """Run `op` forward on the arrays behind `args`; record a Node if a gradient can flow."""
-        xs = [a._data if isinstance(a, Tensor) else a for a in args]
+        xs = [a._data if isinstance(a, Tensor) else
+              a if type(a) is np.ndarray or type(a) in _SCALARS else _operand(a, op, args)
+              for a in args]
         try:
             out = op.forward(*xs, **params)
         except (ValueError, TypeError, IndexError) as e:
             raise _forward_error(op, args, xs, params, e) from None
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        if len(xs) == 2 and out.ndim == 2 and out.shape[0] == out.shape[1] > 1:
+            _warn_column_against_vector(op, args, xs, out)
         trace = anomaly.check_forward(op, args, xs, out) if MODE.anomaly else None
         # Plain loops, not any(generator) or comprehensions: this runs once per op, and their
         # set-up costs more than the work itself.
         record = False
         if MODE.grad_enabled:
             for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
+                if isinstance(a, Tensor) and a._requires_grad:
                     record = True
                     break
         if not record:
@@ -104,18 +168,26 @@ class Tensor:
             raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
         inputs = []
         versions = []
-        for a in args:
+        watched = []  # saved arrays that existed before this graph: fingerprinted (inplace.py)
+        for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 inputs.append(a if a._node is None else a._node)
                 versions.append(a._version)
+                if a._shared:
+                    watched.append(i)
             else:
-                inputs.append(_constant(a, op, args, xs, params))
+                inputs.append(_constant(xs[i], op, args, xs, params))
                 versions.append(0)
+                if type(a) is np.ndarray:  # the caller's own array (converted ones are copies)
+                    watched.append(i)
         node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
             node.versions = tuple(versions)
-            node.held = inplace.hold(xs + [out] if op.save_out else xs)
+            node.held = inplace.hold(xs + [out] if op.save_out else xs,
+                                     [xs[i] for i in watched])
+            if watched:
+                node.watched = tuple(watched)
         elif op.save_out:
             node.held = inplace.hold((out,))
         if trace is not None:
@@ -136,12 +208,73 @@ class Tensor:
         """
         if inplace.HELD and inplace.is_held(self._data):
             self._data = self._data.copy()
+        else:
+            self._shared = True  # the caller may now make views a later graph cannot lock
         return self._data
 
     @data.setter
     def data(self, value: ArrayLike) -> None:
         self._data = _as_array(value, None, self.requires_grad)
         self._version += 1
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor (set it on leaves; float dtypes only)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        flag = bool(flag)
+        if self._node is not None:
+            if flag:
+                return  # an op's output requires grad already
+            raise RuntimeError(
+                f"requires_grad=False on the output of {self._node.label} {self.shape}: only "
+                "leaves can change it. Use t.detach() for a copy that no gradient flows "
+                "through.")
+        if flag and self.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True on a tensor of dtype {self.dtype}: only floating-point "
+                "tensors can have gradients (a gradient of integers would be all zeros). "
+                "Create it as am.tensor(data, dtype=float, requires_grad=True).")
+        self._requires_grad = flag
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set `requires_grad` in place (leaves only) and return the tensor itself."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad(self) -> np.ndarray | None:
+        """∂L/∂self after `L.backward()`: kept for leaves, and for others after retain_grad()."""
+        return self._node.grad if self._node is not None else self._grad
+
+    @grad.setter
+    def grad(self, value: ArrayLike | None) -> None:
+        if value is not None:
+            problem = _operand_problem(value)
+            if problem is not None:
+                raise problem[0](f"t.grad = ...: the value {problem[1]}; assign None or an "
+                                 f"array of shape {self.shape}.")
+            value = np.array(_value(value), dtype=self.dtype)  # a copy: never alias the user's
+            if value.shape != self.shape:
+                raise ValueError(
+                    f"t.grad = ...: an array of shape {value.shape} for a tensor of shape "
+                    f"{self.shape}; a gradient must have the tensor's shape (the next "
+                    "backward would add to it, and an update would reshape the tensor).")
+        if self._node is not None:
+            self._node.grad = value
+        else:
+            self._grad = value
+
+    def retain_grad(self) -> None:
+        """Keep this intermediate's gradient ∂L/∂self in `.grad` after backward (and show it
+        in draw_graph). Leaves that require grad keep theirs anyway."""
+        if not self._requires_grad:
+            raise RuntimeError("retain_grad() on a tensor that does not require grad: no "
+                               "gradient flows to it.")
+        if self._node is not None:
+            self._node.retain = True
 
     @property
     def name(self) -> str | None:
@@ -195,6 +328,48 @@ class Tensor:
                              f"shape {self.shape}. Index it or reduce it (e.g. .sum()) first.")
         return self._data.item()  # type: ignore[no-any-return]
 
+    def __float__(self) -> float:
+        return float(self._one("float()"))
+
+    def __int__(self) -> int:
+        return int(self._one("int()"))
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        return round(self._one("round()"), ndigits)
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return str(self)
+        return format(self._one(f"format spec {spec!r}"), spec)
+
+    def _one(self, what: str) -> Any:
+        if self._data.size != 1:
+            raise TypeError(f"{what} needs a tensor with exactly one element; this one has "
+                            f"shape {self.shape}. Index it or reduce it (e.g. .sum()) first.")
+        return self._data.item()
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists, as ndarray.tolist()."""
+        return self._data.tolist()
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values converted to `dtype`, as a new tensor that no gradient flows through.
+
+        To keep gradients, create the tensor in the dtype you need instead.
+        """
+        return Tensor._make(self._data.astype(dtype), None)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A leaf's copy (values, requires_grad, name, grad); an op's output is refused."""
+        if self._node is not None:
+            raise RuntimeError(
+                f"deepcopy of the output of {self._node.label} {self.shape}: copying it would "
+                "copy its whole graph, leaves included, so a backward on the copy would never "
+                "reach your parameters. Copy the values instead: copy.deepcopy(t.detach()).")
+        t = Tensor(self._data.copy(), requires_grad=self._requires_grad, name=self._name)
+        t._grad = None if self._grad is None else self._grad.copy()
+        return t
+
     def detach(self) -> Tensor:
         """The same values as a constant: no gradient flows through the result."""
         return Tensor._make(self._data, None)
@@ -234,7 +409,7 @@ class Tensor:
         """
         for leaf, g in _gradients(self, grad, retain_graph, create_graph).items():
             g = np.array(g._data if isinstance(g, Tensor) else g, dtype=leaf.dtype)  # a copy
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            leaf._grad = g if leaf._grad is None else leaf._grad + g
 
     # ---- operators ----------------------------------------------------------------------
 
@@ -282,6 +457,44 @@ class Tensor:
     def __pos__(self) -> Tensor:
         return self
 
+    # In-place operators. Without recording (no_grad, or nothing requires grad) they change
+    # the values in place: the tensor stays a leaf, keeps requires_grad, and its version moves
+    # so a graph that saved the old values refuses backward. Recording, a leaf that requires
+    # grad cannot change in place (its graph would lose the values it saw); an intermediate
+    # is simply rebound to the new result, which is what `h = h + x` means.
+    def __iadd__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(np.add, "+=", other)
+
+    def __isub__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(np.subtract, "-=", other)
+
+    def __imul__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(np.multiply, "*=", other)
+
+    def __itruediv__(self, other: ArrayLike) -> Tensor:
+        return self._in_place(np.divide, "/=", other)
+
+    def _in_place(self, ufunc: np.ufunc, symbol: str, other: ArrayLike) -> Tensor:
+        recording = MODE.grad_enabled and (
+            self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
+        if recording and self._node is not None:
+            return Tensor._record(OPS[_IN_PLACE_OPS[symbol]], self, other)
+        if recording:
+            who = f"'{self.name}'" if self.name else f"a leaf tensor {self.shape}"
+            raise RuntimeError(
+                f"{who} {symbol} ...: a leaf that requires grad cannot change in place while "
+                f"operations are recorded (the graph would lose the values it saw). Update "
+                f"parameters without recording:\n    with am.no_grad():\n        "
+                f"w {symbol} lr * w.grad\nor write w.data {symbol} lr * w.grad.")
+        data = self.data  # a private copy if a graph still holds the current array
+        try:
+            ufunc(data, _value(other), out=data, casting="same_kind")
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{symbol} on {_describe(self)} with {_describe(other)}: {e}. The "
+                          "result must keep the tensor's shape and dtype.") from None
+        self._version += 1
+        return self
+
     # Comparisons give plain boolean arrays: they have no gradient.
     def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
         return self._data == _value(other)
@@ -312,8 +525,11 @@ class Tensor:
         """Permute the axes; no arguments reverses them."""
         if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
             axes = tuple(axes[0])  # type: ignore[arg-type]
+        if any(not -self.ndim <= int(a) < self.ndim for a in axes):  # type: ignore[arg-type]
+            raise ValueError(f"transpose: axes {axes} are out of range for a tensor of shape "
+                             f"{self.shape}; axes run from {-self.ndim} to {self.ndim - 1}")
         perm = tuple(range(self.ndim))[::-1] if not axes else \
-            tuple(int(a) % max(self.ndim, 1) for a in axes)  # type: ignore[arg-type]
+            tuple(int(a) % self.ndim for a in axes)  # type: ignore[arg-type]
         if sorted(perm) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}")
@@ -383,6 +599,9 @@ class Tensor:
         return Tensor._record(OPS["matmul"], self, other)
 
 
+_IN_PLACE_OPS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
+
+
 def _value(x: Any) -> Any:
     return x._data if isinstance(x, Tensor) else x
 
@@ -404,6 +623,10 @@ def _index(index: Any) -> Any:
         if isinstance(i, (Tensor, list, np.ndarray)):
             i = np.array(_value(i))  # a copy: changing the user's index array later is harmless
         if isinstance(i, np.ndarray) and i.dtype == bool:
+            if i.ndim == 0:
+                raise IndexError("getitem: a 0-d boolean index (np.array(True)) is not "
+                                 "supported; index with a boolean array of the tensor's shape, "
+                                 "or use am.where(cond, t, other).")
             items.extend(np.nonzero(i))  # a k-d mask stands for k integer index arrays
         else:
             items.append(i)
