@@ -490,8 +490,9 @@ class Tensor:
         try:
             ufunc(data, _value(other), out=data, casting="same_kind")
         except (TypeError, ValueError) as e:
-            raise type(e)(f"{symbol} on {_describe(self)} with {_describe(other)}: {e}. The "
-                          "result must keep the tensor's shape and dtype.") from None
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            raise kind(f"{symbol} on {_describe(self)} with {_describe(other)}: {e}. The "
+                       "result must keep the tensor's shape and dtype.") from None
         self._version += 1
         return self
 
