@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,11 @@ _indexed: tuple[Op, ...] = ()
 
 
 def implementations() -> dict[Any, tuple[Op, ...]]:
-    """{NumPy ufunc or function: the ops that record it}, read from the op table."""
+    """{NumPy ufunc or function: the ops that record it}, read from the op table.
+
+    An op that declares a ufunc it is not the forward of specialises it (pow for np.power
+    with a number exponent), so it comes before the op whose forward the ufunc is.
+    """
     global _index, _indexed
     ops = tuple(OPS.values())
     if ops != _indexed:  # rebuilt only when the table changed
@@ -57,9 +62,21 @@ def implementations() -> dict[Any, tuple[Op, ...]]:
             own = (op.forward,) if isinstance(op.forward, np.ufunc) else ()
             for f in own + op.numpy:
                 index.setdefault(f, []).append(op)
-        _index = {f: tuple(found) for f, found in index.items()}
+        _index = {}
+        for f, found in index.items():
+            specialised = [op for op in found if op.forward is not f]
+            _index[f] = tuple(specialised + [op for op in found if op.forward is f])
         _indexed = ops
     return _index
+
+
+@cache
+def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    """inspect.signature, once per function (it costs tens of microseconds)."""
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):  # e.g. an older NumPy's C function without one
+        return None
 
 
 # ---- np.asarray(t) ------------------------------------------------------------------------
@@ -104,14 +121,14 @@ def ufunc(func: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str
                         "recorded. For reductions use np.sum / np.max / np.min (or t.sum(), "
                         "t.max(), t.min()).")
     _refuse_ufunc_kwargs(call, kwargs)
-    # An op that specialises the ufunc (pow for np.power with a number exponent) goes first.
-    for op in sorted(implementations().get(func, ()), key=lambda op: op.forward is func):
+    for op in implementations().get(func, ()):
         params = _as_params(op, func, inputs)
         if params is not None:
             return Tensor._record(op, *inputs[:len(inputs) - len(params)], **params)
     raise TypeError(_no_op(call))
 
 
+@cache
 def _only_booleans(func: np.ufunc) -> bool:
     """True for ufuncs whose every numeric loop returns bool (==, <, isnan, logical_and, ...)."""
     loops = [t for t in func.types if "O" not in t]
@@ -123,7 +140,8 @@ def _as_params(op: Op, func: np.ufunc, inputs: tuple[Any, ...]) -> dict[str, Any
     operands as its parameters when it declares the ufunc (pow's p), None if it does not fit."""
     if op.forward is func:
         return {}
-    names = list(inspect.signature(op.forward).parameters)[len(op.vjps):]
+    sig = _signature(op.forward)
+    names = list(sig.parameters)[len(op.vjps):] if sig is not None else []
     ins, rest = inputs[:len(inputs) - len(names)], inputs[len(inputs) - len(names):]
     numbers = all(isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
                   for v in rest)
@@ -174,28 +192,40 @@ def am_function(func: Callable[..., Any], op: Op) -> Callable[..., Any]:
     return target  # type: ignore[no-any-return]
 
 
+@cache
+def _plan(func: Callable[..., Any], target: Callable[..., Any]
+          ) -> tuple[inspect.Signature, dict[str, str], tuple[str, ...], str]:
+    """How NumPy's parameters of `func` map onto `target`'s, worked out once per pair.
+
+    Returns NumPy's signature, {NumPy name: am name}, the am parameters a call must give,
+    and the am call's usage for messages.
+    """
+    own = _signature(target)
+    assert own is not None  # a Python function
+    ours = list(own.parameters)
+    sig = _signature(func) or own  # without NumPy's signature, accept only what am takes
+    shared = [p.name for p in sig.parameters.values()
+              if p.name not in NUMPY_ONLY and p.kind is not p.VAR_KEYWORD]
+    required = tuple(p.name for p in own.parameters.values() if p.default is p.empty)
+    return sig, dict(zip(shared, ours, strict=False)), required, \
+        f"am.{target.__name__}({', '.join(ours)})"
+
+
 def _bind(name: str, func: Callable[..., Any], target: Callable[..., Any],
           args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     """NumPy's arguments as keyword arguments of the am function `target`."""
-    ours = list(inspect.signature(target).parameters)
-    usage = f"am.{target.__name__}({', '.join(ours)})"
-    try:
-        sig = inspect.signature(func)
-    except (TypeError, ValueError):  # an older NumPy without the signature: ours only
-        sig = inspect.signature(target)
+    sig, rename, required, usage = _plan(func, target)
     try:
         bound = sig.bind(*args, **kwargs)
     except TypeError as e:
         raise TypeError(f"{name} on a tensor: {e}; it is recorded as {usage}") from None
-    shared = [p.name for p in sig.parameters.values()
-              if p.name not in NUMPY_ONLY and p.kind is not p.VAR_KEYWORD]
-    rename = dict(zip(shared, ours, strict=False))
     call = {}
     for key, value in bound.arguments.items():
-        param = sig.parameters[key]
         if key in rename:
             call[rename[key]] = value
-        elif param.kind is param.VAR_KEYWORD:
+            continue
+        param = sig.parameters[key]
+        if param.kind is param.VAR_KEYWORD:
             if value:
                 raise TypeError(f"{name}(..., {', '.join(value)}=...) on a tensor: "
                                 f"autograd_mini records it as {usage}, without those")
@@ -203,11 +233,10 @@ def _bind(name: str, func: Callable[..., Any], target: Callable[..., Any],
             raise TypeError(f"{name}(..., {key}={value!r}) on a tensor: autograd_mini records "
                             f"it as {usage}, without {key}=. Leave {key} out, or use t.data "
                             "for values without gradient.")
-    try:
-        inspect.signature(target).bind(**call)
-    except TypeError as e:
-        raise TypeError(f"{name} on a tensor with these arguments: {e}; it is recorded as "
-                        f"{usage}") from None
+    missing = [n for n in required if n not in call]
+    if missing:
+        raise TypeError(f"{name} on a tensor needs {', '.join(missing)}: it is recorded as "
+                        f"{usage}")
     return call
 
 
