@@ -50,9 +50,40 @@ def _sweep(root: Any, g_root: Any, retain_graph: bool, create_graph: bool, wrap:
             if not isinstance(vertex, Node) or id(vertex) in ends:
                 leaves[vertex] = g
                 continue
+            if vertex.freed:
+                raise _freed_error(vertex)
             if vertex.retain:
                 _keep(vertex, g)
-            _step(vertex, g, grads, create_graph, wrap, anomaly, checked)
+            op = vertex.op
+            if vertex.versions is not None or vertex.saved_out is not None:
+                _check_versions(vertex)
+            xs = vertex.saved if vertex.saved is not None else vertex.inputs
+            if vertex.watched is not None:
+                for i in vertex.watched:
+                    if id(xs[i]) not in checked:
+                        _check_print(vertex, i, checked)
+            out = vertex.saved_out
+            if create_graph:
+                xs = tuple(wrap(x, v) if isinstance(x, np.ndarray) else x
+                           for x, v in zip(xs, vertex.inputs, strict=True))
+                out = wrap(out, vertex) if out is not None else None
+            for i, parent in enumerate(vertex.inputs):
+                if not parent.requires_grad:
+                    continue
+                if op.variadic:
+                    gi = op.vjps[0](g, *xs, out=out, i=i, **vertex.params)
+                else:
+                    gi = op.vjps[i](g, *xs, out=out, **vertex.params)
+                if anomaly:
+                    check_backward(vertex, i, g, gi)
+                shape = parent.shape
+                if (gi.shape if type(gi) is np.ndarray else np.shape(gi)) != shape:
+                    gi = sum_to_shape(gi, shape)
+                    if np.shape(gi) != shape:
+                        raise RuntimeError(f"internal error: the VJP of {op.name} for input "
+                                           f"{i} gave shape {np.shape(gi)}, expected {shape}")
+                prev = grads.get(parent)
+                grads[parent] = gi if prev is None else prev + gi  # never in place: gi may alias
             if not retain_graph:
                 vertex.free()
                 freed.append(vertex)
@@ -66,53 +97,20 @@ def _sweep(root: Any, g_root: Any, retain_graph: bool, create_graph: bool, wrap:
 INTERRUPTED = "interrupted"  # Node.freed when a backward() that freed it did not finish
 
 
+def _freed_error(vertex: Node) -> RuntimeError:
+    first = ("an earlier backward() stopped part-way (an error or an interrupt), after "
+             "freeing them, so it wrote no gradient. Run the forward pass again, then "
+             "backward()" if vertex.freed == INTERRUPTED else
+             "the first backward() freed them. Call the first backward(retain_graph=True) to "
+             "keep them, or rebuild the graph by running the forward pass again")
+    return RuntimeError(f"backward through {vertex.label} ({_describe(vertex)}) a second "
+                        f"time: its saved arrays are gone: {first}.")
+
+
 def _keep(node: Node, g: Any) -> None:
     """Accumulate the gradient of an intermediate whose tensor asked for retain_grad()."""
     g = np.array(getattr(g, "_data", g), dtype=node.dtype)
     node.grad = g if node.grad is None else node.grad + g
-
-
-def _step(vertex: Node, g: Any, grads: dict[Any, Any], create_graph: bool, wrap: Any,
-          anomaly: bool, checked: set[int]) -> None:
-    """Apply one node's VJP rules: add ∂L/∂input to `grads` for every input that needs it."""
-    if vertex.freed:
-        first = ("an earlier backward() stopped part-way (an error or an interrupt), after "
-                 "freeing them, so it wrote no gradient. Run the forward pass again, then "
-                 "backward()" if vertex.freed == INTERRUPTED else
-                 "the first backward() freed them. Call the first backward("
-                 "retain_graph=True) to keep them, or rebuild the graph by running the "
-                 "forward pass again")
-        raise RuntimeError(
-            f"backward through {vertex.label} ({_describe(vertex)}) a second time: its "
-            f"saved arrays are gone: {first}.")
-    op = vertex.op
-    if vertex.versions is not None or vertex.saved_out is not None:
-        _check_versions(vertex)
-    if vertex.watched is not None:
-        _check_prints(vertex, checked)
-    xs = vertex.saved if vertex.saved is not None else vertex.inputs
-    out = vertex.saved_out
-    if create_graph:
-        xs = tuple(wrap(x, v) if isinstance(x, np.ndarray) else x
-                   for x, v in zip(xs, vertex.inputs, strict=True))
-        out = wrap(out, vertex) if out is not None else None
-    for i, parent in enumerate(vertex.inputs):
-        if not parent.requires_grad:
-            continue
-        if op.variadic:
-            gi = op.vjps[0](g, *xs, out=out, i=i, **vertex.params)
-        else:
-            gi = op.vjps[i](g, *xs, out=out, **vertex.params)
-        if anomaly:
-            check_backward(vertex, i, g, gi)
-        shape = parent.shape
-        if (gi.shape if type(gi) is np.ndarray else np.shape(gi)) != shape:
-            gi = sum_to_shape(gi, shape)
-            if np.shape(gi) != shape:
-                raise RuntimeError(f"internal error: the VJP of {op.name} for input {i} "
-                                   f"gave shape {np.shape(gi)}, expected {shape}")
-        prev = grads.get(parent)
-        grads[parent] = gi if prev is None else prev + gi  # never in place: gi may alias
 
 
 def _check_versions(node: Node) -> None:
@@ -133,25 +131,22 @@ def _check_versions(node: Node) -> None:
         _check_one(node, _tensor_of(node), 0, node.saved_out)
 
 
-def _check_prints(node: Node, checked: set[int]) -> None:
-    """Refuse saved arrays whose values moved although they were read-only (inplace.py, 2)."""
-    for i in node.watched or ():
-        saved = node.saved[i] if node.saved is not None else None
-        if saved is None or id(saved) in checked:
-            continue
-        if inplace.changed(saved):
-            parent = node.inputs[i]
-            who = (f"{parent.name!r}" if parent.name else
-                   "a constant operand" if parent.is_leaf and not parent.requires_grad else
-                   "a leaf tensor" if parent.is_leaf else f"output of {parent.label}")
-            raise RuntimeError(
-                f"{who} (shape {parent.shape}) changed after {node.label} saved it for "
-                "backward, so its gradient would be wrong. Its memory was written through "
-                "an array made before the forward pass (a slice or view such as "
-                "data[:800], or the ndarray it was created from), which read-only flags "
-                "cannot reach. Change data only after backward(), or run the forward pass "
-                "again after the change; to be safe, pass a copy (np.array(data)).")
-        checked.add(id(saved))
+def _check_print(node: Node, i: int, checked: set[int]) -> None:
+    """Refuse a saved input whose values moved although it was read-only (inplace.py, 2)."""
+    saved = node.saved[i]  # type: ignore[index]
+    if inplace.changed(saved):
+        parent = node.inputs[i]
+        who = (f"{parent.name!r}" if parent.name else
+               "a constant operand" if parent.is_leaf and not parent.requires_grad else
+               "a leaf tensor" if parent.is_leaf else f"output of {parent.label}")
+        raise RuntimeError(
+            f"{who} (shape {parent.shape}) changed after {node.label} saved it for backward, "
+            "so its gradient would be wrong. Its memory was written through an array made "
+            "before the forward pass (a slice or view such as data[:800], or the ndarray it "
+            "was created from), which read-only flags cannot reach. Change data only after "
+            "backward(), or run the forward pass again after the change; to be safe, pass a "
+            "copy (np.array(data)).")
+    checked.add(id(saved))
 
 
 def _tensor_of(vertex: Any) -> Any:

@@ -37,18 +37,8 @@ EXACT = 1 << 16  # arrays up to this many elements are fingerprinted by all thei
 SAMPLE = 4096  # larger ones by this many evenly spaced elements
 
 
-class _Held:
-    """One locked memory owner: how many node references hold it, and its fingerprints."""
-
-    __slots__ = ("owner", "count", "prints")
-
-    def __init__(self, owner: np.ndarray) -> None:
-        self.owner = owner  # keeps the id from being reused while the entry exists
-        self.count = 0
-        self.prints: dict[int, tuple[np.ndarray, bytes]] = {}  # id(view) -> (view, print)
-
-
-HELD: dict[int, _Held] = {}  # id(owner array) -> its entry
+HELD: dict[int, int] = {}  # id(owner array) -> how many node references lock it
+PRINTS: dict[int, dict[int, tuple[np.ndarray, bytes]]] = {}  # id(owner) -> id(view) -> print
 _LOCK = threading.RLock()  # re-entrant: a node dropped during hold() releases in this thread
 
 
@@ -79,49 +69,59 @@ def fingerprint(a: np.ndarray) -> bytes:
 def hold(arrays: Iterable[Any], watched: Iterable[Any] = ()) -> tuple[np.ndarray, ...] | None:
     """Make the owners of `arrays` read-only; fingerprint those in `watched`.
 
-    Returns the owners locked (to `release` later). Arrays that are read-only already and
-    not ours (np.broadcast_to views, the user's own read-only data) are left alone: nothing
-    can write through them.
+    Returns the owners locked (to `release` later; holding them also keeps their ids from
+    being reused). Arrays that are read-only already and not ours (np.broadcast_to views,
+    the user's own read-only data) are left alone: nothing can write through them.
     """
     locked = []
-    with _LOCK:
+    _LOCK.acquire()  # not `with`: this runs for every recorded op, and `with` costs twice as much
+    try:
         for a in arrays:
             if type(a) is not np.ndarray:
                 continue  # Python scalars and shape stand-ins need no protection
             o = a if a.base is None else owner(a)
-            entry = HELD.get(id(o))
-            if entry is None:
-                if not o.flags.writeable:
-                    continue
+            k = id(o)
+            n = HELD.get(k)
+            if n is not None:
+                HELD[k] = n + 1
+            elif o.flags.writeable:
                 o.setflags(write=False)
-                entry = HELD[id(o)] = _Held(o)
-            entry.count += 1
+                HELD[k] = 1
+            else:
+                continue
             locked.append(o)
         for a in watched:
-            entry = HELD.get(id(owner(a))) if type(a) is np.ndarray else None
-            if entry is not None and id(a) not in entry.prints:
-                entry.prints[id(a)] = (a, fingerprint(a))
+            k = id(a if a.base is None else owner(a))
+            if k in HELD:
+                prints = PRINTS.get(k)
+                if prints is None:
+                    prints = PRINTS[k] = {}
+                if id(a) not in prints:
+                    prints[id(a)] = (a, fingerprint(a))
+    finally:
+        _LOCK.release()
     return tuple(locked) if locked else None
 
 
 def release(locked: tuple[np.ndarray, ...]) -> None:
     """Undo one `hold`: owners nobody else holds become writable again."""
-    with _LOCK:
+    _LOCK.acquire()
+    try:
         for o in locked:
-            entry = HELD.get(id(o))
-            if entry is None:
-                continue
-            entry.count -= 1
-            if entry.count == 0:
-                del HELD[id(o)]
+            k = id(o)
+            n = HELD.get(k, 0)
+            if n > 1:
+                HELD[k] = n - 1
+            elif n == 1:
+                del HELD[k]
+                PRINTS.pop(k, None)
                 o.setflags(write=True)
+    finally:
+        _LOCK.release()
 
 
-def changed(a: Any) -> bool:
+def changed(a: np.ndarray) -> bool:
     """True if `a` was fingerprinted when locked and its values differ now."""
-    if type(a) is not np.ndarray:
-        return False
     with _LOCK:
-        entry = HELD.get(id(owner(a)))
-        seen = entry.prints.get(id(a)) if entry is not None else None
+        seen = PRINTS.get(id(owner(a)), {}).get(id(a))
     return seen is not None and fingerprint(a) != seen[1]

@@ -168,26 +168,33 @@ class Tensor:
             raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
         inputs = []
         versions = []
-        watched = []  # saved arrays that existed before this graph: fingerprinted (inplace.py)
-        for i, a in enumerate(args):
+        watched: list[int] | None = None  # saved arrays that existed before this graph
+        i = 0
+        for a in args:
             if isinstance(a, Tensor):
                 inputs.append(a if a._node is None else a._node)
                 versions.append(a._version)
-                if a._shared:
-                    watched.append(i)
+                shared = a._shared
             else:
                 inputs.append(_constant(xs[i], op, args, xs, params))
                 versions.append(0)
-                if type(a) is np.ndarray:  # the caller's own array (converted ones are copies)
+                shared = type(a) is np.ndarray  # the caller's own array (converted ones are copies)
+            if shared:
+                if watched is None:
+                    watched = [i]
+                else:
                     watched.append(i)
+            i += 1
         node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
             node.versions = tuple(versions)
-            node.held = inplace.hold(xs + [out] if op.save_out else xs,
-                                     [xs[i] for i in watched])
-            if watched:
+            if watched is None:
+                node.held = inplace.hold(xs + [out] if op.save_out else xs)
+            else:
                 node.watched = tuple(watched)
+                node.held = inplace.hold(xs + [out] if op.save_out else xs,
+                                         [xs[i] for i in watched])
         elif op.save_out:
             node.held = inplace.hold((out,))
         if trace is not None:
