@@ -150,3 +150,18 @@ def test_explain_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert status == 0
     assert "Xᵀ" in capsys.readouterr().out
     assert (tmp_path / "graph.dot").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["w * 9**9**9", "--wrt", "w", "--shape", "w="], "the exponent '9**9' at column 8"),
+    (["mean(X)", "--wrt", "X", "--shape", "X=1000000000x1000000000"], "the limit is 10,000,000"),
+])
+def test_explain_refuses_hostile_input_quickly(argv: list[str], message: str) -> None:
+    """A separate process with a timeout: `9**9**9` once ran Python's big integers for hours."""
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", "explain", *argv],
+                          capture_output=True, text=True, timeout=10)
+    assert done.returncode == 2, done.stdout[-500:] + done.stderr[-500:]
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("autograd-mini explain: "), done.stderr
+    assert message in lines[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -94,3 +95,101 @@ def test_run_explain_ascii_and_usage_errors(capsys: pytest.CaptureFixture[str]) 
     assert "dL/dw = 2/N * X.T @ (X@w - y)" in capsys.readouterr().out
     assert run_explain("__import__('os').system('true')", ["w"], SHAPES) == 2
     assert "not allowed: call of .system" in capsys.readouterr().err
+
+
+# ---- hostile input: every refusal is one line on stderr, exit status 2, nothing on stdout ----
+
+NESTED_EXP = "sum(" + "exp(" * 150 + "w" + ")" * 150 + ")"
+
+
+def refusal(capsys: pytest.CaptureFixture[str], expression: str, wrt: list[str],
+            shapes: list[str], **kwargs: object) -> str:
+    """Run explain, check it refused the usage cleanly, and return its one line."""
+    status = run_explain(expression, wrt, shapes, **kwargs)  # type: ignore[arg-type]
+    out, err = capsys.readouterr()
+    assert status == 2, out[-500:] + err[-500:]
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err[:2000]
+    assert lines[0].startswith("autograd-mini explain: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("expression, shapes, message", [
+    ("*".join(["w"] * 1000), ["w="], "more than 200 (operators, calls and .T)"),
+    ("sum(" + "+".join(["w"] * 300) + ")", ["w=3"], "more than 200 (operators"),
+    (NESTED_EXP, ["w=3"], "more than 32 levels of calls and brackets"),
+    ("-" * 4000 + "w", ["w="], "nests too deeply"),
+    ("w" + " + w" * 2000, ["w="], "the limit is 5,000"),
+    ("w ** 10**100", ["w="], "the number '10**100' at column 6 is larger than 1e+15"),
+    ("sum(w ** 1000)", ["w=3"], "the exponent '1000' at column 10 is larger than 100"),
+    ("sum(w * 1e400)", ["w=3"], "the number '1e400' at column 9"),
+    ("sum(w * 10**16)", ["w=3"], "the number '10**16' at column 9"),
+    ("sum(w / (1 - 1))", ["w=3"], "division by zero in 'w / (1 - 1)'"),
+    ("sum(w * 0 ** -1)", ["w=3"], "division by zero in '0 ** -1'"),
+    ("sum(w * (-8) ** 0.5)", ["w=3"], "a negative number to a fractional power"),
+    ("sum(w.transpose(5, 0) * w.T)", ["w=2x3"],
+     "transpose(5, 0) of a tensor of shape (2, 3): the axes must name each of its 2 axes once"),
+    ("sum(w.reshape(w))", ["w=3"], "reshape with arguments that are not whole numbers"),
+    ("mean(w)", ["w=1000000000x1000000000"],
+     "--shape w: 1000000000x1000000000 is 1,000,000,000,000,000,000 elements; the limit is "
+     "10,000,000"),
+    ("mean(w)", ["w=" + "x".join(["1"] * 65)], "--shape w: 65 dimensions; the limit is 32"),
+    ("mean(w)", ["w=" + "9" * 5000], "a size is larger than 10,000,000"),
+    ("mean(w) + mean(v)", ["w=6000000", "v=6000000"],
+     "the --shape tensors have 12,000,000 elements together; the limit is 10,000,000"),
+    ("sum(w * v.T)", ["w=4000x1", "v=4000x1"],
+     "would make a result of 16,000,000 elements; the limit is 10,000,000"),
+    ("sum(w @ v)", ["w=4000x1", "v=1x4000"], "result of 16,000,000 elements"),
+    ("sum(w)", ["w=3", "w=4"], "--shape w is given twice"),
+])
+def test_hostile_input_is_refused_in_one_line(capsys: pytest.CaptureFixture[str],
+                                              expression: str, shapes: list[str],
+                                              message: str) -> None:
+    assert message in refusal(capsys, expression, ["w"], shapes)
+
+
+def test_out_into_a_missing_folder_is_refused_before_any_work(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "g.svg"
+    line = refusal(capsys, "sum(w)", ["w"], ["w=3"], out=str(missing))
+    assert "does not exist" in line and str(tmp_path / "no" / "such") in line
+    assert refusal(capsys, "sum(w)", ["w"], ["w=3"], out=str(tmp_path / "g.txt")).endswith(
+        "end the file name in one of .svg, .png, .pdf, .dot")
+
+
+def test_long_derivations_are_refused_not_printed(capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import autograd_mini.expression as expression
+
+    monkeypatch.setattr(expression, "MAX_OUTPUT_CHARS", 100)
+    assert "characters long; the limit is 100" in refusal(capsys, "mean((X @ w - y) ** 2)",
+                                                          ["w"], SHAPES)
+
+
+def test_names_are_normalized_as_python_normalizes_identifiers(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Python reads the identifier ℌ as H (NFKC): --shape ℌ=3 and --wrt ℌ must mean H too."""
+    assert parse_shape("ℌ=3") == ("H", (3,))
+    assert run_explain("sum(ℌ * ℌ)", ["ℌ"], ["ℌ=3"]) == 0
+    assert "∂L/∂H" in capsys.readouterr().out
+    line = refusal(capsys, "sum(ℌ)", ["ℌ"], ["H=3", "ℌ=3"])
+    assert line.endswith("--shape H is given twice (ℌ is H to Python)")
+
+
+def test_numpy_warnings_become_one_note(capsys: pytest.CaptureFixture[str]) -> None:
+    """log of the random normal data meets negative numbers: one note, not NumPy's lines."""
+    run_explain("sum(log(w))", ["w"], ["w=20"])
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("autograd-mini explain: note: invalid value encountered in log")
+
+
+def test_numbers_alone_are_folded_within_the_limits() -> None:
+    tree = parse("w * (2 ** 10 - 24) / 1e3 + -(3)")
+    assert isinstance(tree, ast.BinOp) and isinstance(tree.right, ast.Constant)
+    assert tree.right.value == -3
+    assert isinstance(tree.left, ast.BinOp) and tree.left.right.value == 1e3  # type: ignore
+    assert tree.left.left.right.value == 1000  # type: ignore[attr-defined]
+    root, _ = build("sum(w ** (1 + 1))", ["w"], ["w=3"])
+    assert root.ndim == 0
