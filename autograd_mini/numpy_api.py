@@ -1,8 +1,8 @@
 """NumPy's protocols for Tensor: np.asarray(t), np.add(t, x), np.dot(X, t), np.mean(t), ...
 
 NumPy hands a call to the Tensor in it (NEP 13 for ufuncs, NEP 18 for other functions), so
-NumPy-style code differentiates unchanged: `np.mean((np.dot(X, w) - y) ** 2)` records dot,
-sub, pow and mean exactly as `((X @ w - y) ** 2).mean()` does.
+NumPy-style code differentiates unchanged: `np.mean((np.dot(X, w) - y) ** 2)` records
+matmul, sub, pow and mean, exactly as `((X @ w - y) ** 2).mean()` does.
 
 Which op a NumPy function records is read from the op table, never listed here:
 
@@ -136,8 +136,11 @@ def _only_booleans(func: np.ufunc) -> bool:
 
 
 def _as_params(op: Op, func: np.ufunc, inputs: tuple[Any, ...]) -> dict[str, Any] | None:
-    """How `op` takes these ufunc operands: {} when they are all its inputs, the trailing
-    operands as its parameters when it declares the ufunc (pow's p), None if it does not fit."""
+    """How `op` takes these ufunc operands as parameters, or None if it does not fit.
+
+    {} when the ufunc is the op's forward (every operand an input); for an op that declares
+    the ufunc, its trailing operands become the op's parameters if they are numbers (pow's p).
+    """
     if op.forward is func:
         return {}
     sig = _signature(op.forward)
