@@ -1,11 +1,12 @@
 """The `autograd-mini` command: demo, compare, graph, explain (also `python -m autograd_mini`).
 
-    autograd-mini demo [--out DIR]           all five seed comparisons and DIR/index.html
+    autograd-mini demo [--out DIR]           all five example comparisons and DIR/index.html
     autograd-mini compare NAME [--out DIR]   one of them, printed in full
-    autograd-mini graph [--out DIR]          the MSE graph of DESIGN.md, forward and backward
+    autograd-mini graph [--out DIR]          the graph of mean((X·w − y)²), forward and backward
     autograd-mini explain EXPR --wrt w --shape X=100x3 ...   a derivation, step by step
 
-Exit status: 0 when everything agrees (PASS), 1 otherwise, 2 for a usage error.
+Exit status: 0 when everything agrees (PASS), 1 otherwise, 2 for a usage error (including
+demo and compare without the `examples` extra: pip install 'autograd-mini[examples]').
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -21,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import __version__
-from .compare import DEFAULT_OUT, progress
+from .compare import DEFAULT_OUT, missing_extras_message, progress
 from .report import Run, write_report
 
 __all__ = ["EXAMPLES", "main", "build_parser", "run_example"]
@@ -60,8 +62,18 @@ def _echo(text: str) -> None:
     tqdm.write(text)
 
 
+def _extras_missing(command: str) -> bool:
+    """Say so in one line (on stderr) if the `examples` extra is not installed."""
+    message = missing_extras_message(f"autograd-mini {command}")
+    if message:
+        print(message, file=sys.stderr)
+    return message is not None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run all five examples, print one line each, write the report; 1 if any failed."""
+    if _extras_missing("demo"):
+        return 2
     start = time.perf_counter()
     runs = []
     for name in progress(EXAMPLES, "demo", total=len(EXAMPLES)):
@@ -79,6 +91,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Run one example, printing everything it prints; 0 on PASS."""
+    if _extras_missing("compare"):
+        return 2
     out = args.out if args.out is not None else DEFAULT_OUT / args.name
     run = run_example(args.name, out, quiet=False)
     if run.error:
@@ -86,8 +100,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0 if run.passed else 1
 
 
-def design_mse_graph() -> object:
-    """The graph of DESIGN.md: loss = mean((X·w − y)²), X 100×3, y 100×1, w 3×1, after backward."""
+def mse_graph() -> object:
+    """The graph of loss = mean((X·w − y)²), X 100×3, y 100×1, w 3×1, after backward."""
     import numpy as np
 
     import autograd_mini as am
@@ -105,7 +119,7 @@ def design_mse_graph() -> object:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    """Render the DESIGN.md MSE graph, forward and backward, as .svg and .dot."""
+    """Render the graph of mean((X·w − y)²), forward and backward, as .svg and .dot."""
     import autograd_mini as am
 
     render = getattr(am, "render_graph", None)
@@ -113,7 +127,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         print("graph: this build has no am.render_graph (autograd_mini.viz)")
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    loss = design_mse_graph()
+    loss = mse_graph()
     status = 0
     for view in ("forward", "backward"):
         svg = args.out / f"mse_graph_{view}.svg"
@@ -141,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse tree for all subcommands."""
     parser = argparse.ArgumentParser(
         prog="autograd-mini", description="Reverse-mode autodiff for NumPy that shows its work: "
-        "the seed comparisons, graphs and step-by-step explanations.")
+        "autodiff next to the closed forms of five questions about gradient descent, graphs "
+        "and step-by-step explanations.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -156,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"output folder (default {DEFAULT_OUT}/NAME)")
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("graph", help="render the MSE graph of DESIGN.md (forward and backward)")
+    p = sub.add_parser("graph", help="render the graph of mean((X·w − y)²), forward and "
+                       "backward")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT / "graph",
                    help=f"output folder (default {DEFAULT_OUT / 'graph'})")
     p.set_defaults(func=cmd_graph)

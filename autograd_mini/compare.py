@@ -1,16 +1,17 @@
-"""What the seed comparisons share: the autodiff-vs-closed-form table, the output folder, graphs,
-explanations, plots, progress bars and the PASS/FAIL verdict.
+"""What the example comparisons share: the questions they answer, the autodiff-vs-closed-form
+table, the output folder, graphs, explanations, plots, progress bars and the PASS/FAIL verdict.
 
-An example builds one `Comparison`, adds a row per gradient (autodiff next to the seed's closed
-form), writes its files through it and returns it from `main()`; `run_script` turns that into
-an exit code. Relative difference of a row: max|autodiff − closed| / max|closed|, i.e. the
-worst entry measured against the size of the closed form, so tiny entries of a large gradient
-do not inflate it.
+An example builds one `Comparison`, adds a row per gradient (autodiff next to the closed form
+the question gives), writes its files through it and returns it from `main()`; `run_script`
+turns that into an exit code. Relative difference of a row: max|autodiff − closed| /
+max|closed|, i.e. the worst entry measured against the size of the closed form, so tiny
+entries of a large gradient do not inflate it.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,12 +24,68 @@ import autograd_mini as am
 
 from .tensor import Tensor
 
-__all__ = ["TOLERANCE", "DEFAULT_OUT", "Row", "Comparison", "progress", "subplots",
+__all__ = ["TOLERANCE", "DEFAULT_OUT", "Question", "QUESTIONS", "EXTRA_MODULES",
+           "INSTALL_EXAMPLES", "missing_extras", "Row", "Comparison", "progress", "subplots",
            "run_script"]
 
 TOLERANCE = 1e-10  # float64 rounding is ~1e-16; anything near 1e-10 is a real mismatch
 DEFAULT_OUT = Path("autograd_mini_out")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Question:
+    """The public question or article an example answers."""
+
+    title: str
+    where: str
+    url: str | None = None  # None when there is no stable address to link
+
+    def cite(self) -> str:
+        """`"Title" (where, url)`, for printed output."""
+        return f"\"{self.title}\" ({self.where}{', ' + self.url if self.url else ''})"
+
+
+_CROSS_VALIDATED = Question("Intuition behind computing gradient for a model",
+                            "Cross Validated", "https://stats.stackexchange.com/questions/396735")
+QUESTIONS = {
+    "mse_gradient": _CROSS_VALIDATED,
+    "learning_rate": _CROSS_VALIDATED,
+    "bias_term": Question("How does the equation “dW = - (2 * (X^T ).dot(Y - Y_hat)) / m” "
+                          "comes in Linear Regression (using Matrix + Gradient Descent)?",
+                          "Data Science Stack Exchange",
+                          "https://datascience.stackexchange.com/questions/90027"),
+    "two_points": Question("Gradient Descent Simply Explained (with Example)", "an article"),
+    "house_prices": Question("The Gradient: A Visual Descent", "an article",
+                             "https://thelaziestprogrammer.com/sharrington/math-of-machine-"
+                             "learning/the-gradient-a-visual-descent"),
+}
+
+# The `examples` extra: the examples draw their plots with matplotlib and show progress with
+# tqdm. Without them the demo says how to install them instead of failing five times.
+EXTRA_MODULES = ("matplotlib", "tqdm")
+INSTALL_EXAMPLES = "pip install 'autograd-mini[examples]'"
+
+
+def missing_extras() -> list[str]:
+    """The modules of the `examples` extra that cannot be imported here (empty if none)."""
+    missing = []
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def missing_extras_message(who: str) -> str | None:
+    """One line saying which extra modules are missing and how to install them, or None."""
+    missing = missing_extras()
+    if not missing:
+        return None
+    return (f"{who}: the examples need {' and '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed; install them with: "
+            f"{INSTALL_EXAMPLES}")
 
 
 @dataclass
@@ -91,6 +148,8 @@ class Comparison:
         folder = Path(out) if out is not None else DEFAULT_OUT / name
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{name}: {title}")
+        if name in QUESTIONS:
+            print(f"question: {QUESTIONS[name].cite()}")
         print(f"loss: {loss}")
         return cls(name, title, loss, folder, perturb=perturb)
 
@@ -251,14 +310,21 @@ def subplots(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
 
 
 def run_script(main: Callable[..., Comparison], argv: Sequence[str] | None = None) -> int:
-    """Command line of one example: --out DIR; exit code 0 on PASS, 1 on FAIL."""
+    """Command line of one example: --out DIR; exit code 0 on PASS, 1 on FAIL, 2 when the
+    `examples` extra is not installed."""
     doc = sys.modules[main.__module__].__doc__ or ""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0] if doc else None)
+    summary = " ".join(doc.strip().split("\n\n")[0].split())  # the docstring's first paragraph
+    parser = argparse.ArgumentParser(description=summary or None)
     parser.add_argument("--out", type=Path, default=None,
                         help=f"output folder (default {DEFAULT_OUT}/NAME)")
     # Hidden: a deliberately wrong closed form, to see the example fail.
     parser.add_argument("--perturb-closed-form", type=float, default=0.0,
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    script = getattr(sys.modules[main.__module__], "__file__", None) or main.__module__
+    message = missing_extras_message(Path(script).name)
+    if message:
+        print(message, file=sys.stderr)
+        return 2
     result = main(out=args.out, perturb=args.perturb_closed_form)
     return 0 if result.passed else 1

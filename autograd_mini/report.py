@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .compare import TOLERANCE, Comparison
+from .compare import QUESTIONS, TOLERANCE, Comparison
 
 __all__ = ["Run", "write_report"]
 
@@ -77,14 +77,15 @@ def _summary(runs: Sequence[Run], seconds: float) -> str:
         rel = f"{r.result.max_rel:.1e}" if r.result is not None else "—"
         title = html.escape(r.result.title if r.result is not None else "")
         rows.append(f"<tr><td><a href=\"#{r.name}\">{r.name}</a></td><td>{title}</td>"
-                    f"<td>{rel}</td><td class=\"{cls}\">{word}</td><td>{r.seconds:.1f} s</td>"
-                    "</tr>")
+                    f"<td>{_question(r.name)}</td><td>{rel}</td><td class=\"{cls}\">{word}</td>"
+                    f"<td>{r.seconds:.1f} s</td></tr>")
     return ("<p>Each example builds its loss from the library's primitive ops, lets autodiff "
-            "find the gradient and compares it with the hand-derived closed form of its seed "
-            f"question. PASS means every gradient agrees to {TOLERANCE:.0e} (relative) and "
-            "every stated check holds.</p>\n"
-            "<table class=\"summary\"><tr><th>example</th><th>question</th>"
-            "<th>max rel diff</th><th>result</th><th>time</th></tr>\n" + "\n".join(rows)
+            "find the gradient and compares it with the hand-derived closed form from the "
+            "question it answers. PASS means every gradient agrees to "
+            f"{TOLERANCE:.0e} (relative) and every stated check holds.</p>\n"
+            "<table class=\"summary\"><tr><th>example</th><th>what it shows</th>"
+            "<th>question</th><th>max rel diff</th><th>result</th><th>time</th></tr>\n"
+            + "\n".join(rows)
             + f"\n</table>\n<p>Total {seconds:.1f} s. Re-run one with "
             "<code>autograd-mini compare NAME</code>.</p>")
 
@@ -93,8 +94,10 @@ def _section(run: Run, out: Path) -> str:
     """An example's printed output (table, explanation, verdict), then its pictures."""
     title = run.result.title if run.result is not None else "did not finish"
     parts = [f"<section id=\"{run.name}\">",
-             f"<h2>{html.escape(run.name)}: {html.escape(title)}</h2>",
-             f"<pre>{html.escape(run.output)}</pre>"]
+             f"<h2>{html.escape(run.name)}: {html.escape(title)}</h2>"]
+    if run.name in QUESTIONS:
+        parts.append(f"<p>Answers: {_question(run.name)}</p>")
+    parts.append(f"<pre>{html.escape(run.output)}</pre>")
     if run.error:
         parts.append(f"<pre class=\"fail\">{html.escape(run.error)}</pre>")
     files = run.result.files if run.result is not None else []
@@ -115,6 +118,17 @@ def _section(run: Run, out: Path) -> str:
         parts.append("<p>Files: " + ", ".join(_link(f, out) for f in others) + "</p>")
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _question(name: str) -> str:
+    """The question an example answers: its title, linked when it has an address."""
+    q = QUESTIONS.get(name)
+    if q is None:
+        return ""
+    title = f"“{html.escape(q.title)}”"
+    if q.url:
+        title = f"<a href=\"{html.escape(q.url)}\">{title}</a>"
+    return f"{title} ({html.escape(q.where)})"
 
 
 def _graph_caption(svg: Path) -> str:

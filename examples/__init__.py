@@ -1,6 +1,8 @@
-"""The seed comparisons: one runnable program per question, also `autograd_mini.examples.NAME`.
+"""The example comparisons: one runnable program per question, also `autograd_mini.examples.NAME`.
 
-Each module has a `main(out=None)` returning an `autograd_mini.compare.Result`; run one with
+Each answers a public question about gradient descent for linear regression (listed in
+`autograd_mini.compare.QUESTIONS`, and linked from the demo's report). Each module has a
+`main(out=None)` returning an `autograd_mini.compare.Comparison`; run one with
 `python examples/NAME.py [--out DIR]` or `autograd-mini compare NAME`, all five with
 `autograd-mini demo`.
 """

@@ -1,4 +1,5 @@
-"""bias_term: where the minus and the 2 in `dW = −2·Xᵀ(Y − Ŷ)/m` come from (seed 004).
+"""bias_term: where the minus and the 2 in `dW = −2·Xᵀ(Y − Ŷ)/m` come from (a Data Science
+Stack Exchange question).
 
 With Ŷ = X·W + b and the loss the answer names,
 
@@ -43,7 +44,7 @@ def loss_fn(X: am.Tensor, Y: am.Tensor, W: am.Tensor, b: am.Tensor) -> am.Tensor
 
 
 def closed_form(X: np.ndarray, Y: np.ndarray, W: np.ndarray, b: float) -> tuple[Any, Any]:
-    """The seed's code: dW = −(2·Xᵀ·(Y − Ŷ))/m, db = −(2·Σ(Y − Ŷ))/m."""
+    """The question's code: dW = −(2·Xᵀ·(Y − Ŷ))/m, db = −(2·Σ(Y − Ŷ))/m."""
     Y_hat = X @ W + b
     m = len(X)
     return -(2 * X.T @ (Y - Y_hat)) / m, -(2 * np.sum(Y - Y_hat)) / m
@@ -60,7 +61,7 @@ def gradients(X: np.ndarray, Y: np.ndarray, W: np.ndarray, b: float
 
 
 def descend(c: cmp.Comparison, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    """The seed's loop (W −= lr·dW, b −= lr·db) with autodiff gradients; returns (W, b) and J."""
+    """The question's loop (W −= lr·dW, b −= lr·db), autodiff gradients; returns (W, b) and J."""
     W, b = np.zeros((D, 1)), 0.0
     losses, pairs = [], []
     for _ in cmp.progress(range(STEPS), "bias_term"):
@@ -69,13 +70,13 @@ def descend(c: cmp.Comparison, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray
         cW, cb = closed_form(X, Y, W, b)
         pairs.append((np.append(dW, db), np.append(cW, cb)))
         W, b = W - LEARNING_RATE * dW, b - LEARNING_RATE * float(db)
-    c.worst_row(f"(dW, db), worst of {STEPS} steps", pairs, "seed's dW, db")
+    c.worst_row(f"(dW, db), worst of {STEPS} steps", pairs, "the question's dW, db")
     return np.append(W, b), losses
 
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
-    """Autodiff dW, db vs the seed's formulas; descent vs np.linalg.lstsq."""
-    c = cmp.Comparison.start("bias_term", "dW = −2·Xᵀ(Y − Ŷ)/m and db (seed 004)",
+    """Autodiff dW, db vs the question's formulas; descent vs np.linalg.lstsq."""
+    c = cmp.Comparison.start("bias_term", "dW = −2·Xᵀ(Y − Ŷ)/m and db",
                              "J(W, b) = (1/m)·Σ(yᵢ − ŷᵢ)², ŷ = X·W + b", out, perturb)
     X, Y = data()
     W = am.tensor(np.zeros((D, 1)), requires_grad=True, name="W")
@@ -117,7 +118,7 @@ def plot(c: cmp.Comparison, losses: list[float], best: float) -> None:
     ax2.semilogy(np.maximum(np.array(losses) - best, 1e-18))
     ax2.set(xlabel="step", ylabel="J − J(lstsq) (log scale)", title="reaching lstsq")
     c.savefig(fig, "loss.png", "J along the descent, and its gap to the lstsq minimum: the "
-              "seed's update, with autodiff gradients, ends on the least-squares solution")
+              "question's update, with autodiff gradients, ends on the least-squares solution")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """house_prices: J(a, b) on living area vs sale price, and why the article needs two learning
-rates (seed 002).
+rates (the article "The Gradient: A Visual Descent").
 
 The article fits price ≈ a·area + b with
 
@@ -7,7 +7,7 @@ The article fits price ≈ a·area + b with
     ∂J/∂a = (2/n)·Σ xᵢ·(a·xᵢ + b − yᵢ)      ∂J/∂b = (2/n)·Σ (a·xᵢ + b − yᵢ)
 
 but its code's partials (dJ_da, dJ_db) drop the 2: they are exactly half the gradient, which
-only rescales its learning rates. The data here are synthetic, made with a fixed seed to look
+only rescales its learning rates. The data here are synthetic, always the same, made to look
 like the article's South Boston sales (areas around 1,500 sq ft, prices around $600,000).
 
 Why two rates: J's curvature is 2·mean(x²) ≈ 5·10⁶ along a but 2 along b. One rate small
@@ -32,7 +32,7 @@ STEPS = 150
 
 
 def data(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Synthetic (living area in sq ft, sale price in $), fixed seed: about $150 per sq ft."""
+    """Synthetic (living area in sq ft, sale price in $), always the same: about $150 per sq ft."""
     rng = np.random.default_rng(seed)
     area = np.clip(rng.normal(1500, 450, N), 500, 3500).round()
     price = 380_000 + 150 * area + rng.normal(0, 60_000, N)
@@ -83,7 +83,7 @@ def curvature(x: np.ndarray) -> np.ndarray:
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     """Gradients vs the article's partials; the article's descent and the standardized one."""
-    c = cmp.Comparison.start("house_prices", "two learning rates for J(a, b) (seed 002)",
+    c = cmp.Comparison.start("house_prices", "two learning rates for J(a, b)",
                              "J(a, b) = (1/n)·Σ(a·xᵢ + b − yᵢ)², x = living area, y = price",
                              out, perturb)
     x, y = data()
@@ -177,7 +177,7 @@ def plot_fit(c: cmp.Comparison, x: np.ndarray, y: np.ndarray, article: np.ndarra
              loss_z: list[float]) -> None:
     """The data with the fitted and closed-form lines; J along both descents."""
     fig, (ax1, ax2) = cmp.subplots(1, 2, figsize=(11, 4))
-    ax1.scatter(x, y, s=8, c="gray", label="sales (synthetic, seed 1)")
+    ax1.scatter(x, y, s=8, c="gray", label="sales (synthetic)")
     xs = np.array([x.min(), x.max()])
     for (ai, bi), style, label in ((article, "r-", "article's descent"),
                                    (standardized, "b--", "standardized descent"),

@@ -1,4 +1,5 @@
-"""learning_rate: do we need a small learning rate, and can the gradient explode? (seed 000, Q4)
+"""learning_rate: do we need a small learning rate, and can the gradient explode? (part 4 of
+the Cross Validated question)
 
 The MSE is quadratic in w, so its Hessian is constant:
 
@@ -54,8 +55,8 @@ def run(X: np.ndarray, y: np.ndarray, lr: float) -> list[float]:
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     """Hessian by autodiff vs (2/N)·XᵀX; runs at 0.9× and 1.1× the largest stable rate."""
-    c = cmp.Comparison.start("learning_rate", "the largest stable learning rate, 2/λmax (seed "
-                             "000, question 4)", "L(w) = mean((X·w − y)²)", out, perturb)
+    c = cmp.Comparison.start("learning_rate", "the largest stable learning rate, 2/λmax (the "
+                             "question's part 4)", "L(w) = mean((X·w − y)²)", out, perturb)
     X, y = data()
     w0 = np.zeros((D, 1))
     w = am.tensor(w0, requires_grad=True, name="w")
@@ -72,7 +73,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     lr_max = 2 / lam[-1]
     print(f"\neigenvalues of ∇²L: {np.array2string(lam, precision=4)}")
     print(f"largest stable learning rate 2/λmax = {lr_max:.5g}")
-    print(f"(the seed's update follows ‖y − X·w‖²/(2N), whose Hessian XᵀX/N is half of ∇²L: "
+    print(f"(the question's update follows ‖y − X·w‖²/(2N), whose Hessian XᵀX/N is half of ∇²L: "
           f"its limit is twice this, {2 * lr_max:.5g}; its lr 0.0001 is far below)")
     best = float(np.mean((X @ np.linalg.lstsq(X, y, rcond=None)[0] - y) ** 2))
     curves = {f: run(X, y, f * lr_max) for f in FACTORS}

@@ -1,11 +1,12 @@
-"""mse_gradient: why `x.T.dot(y − score) / len(x)` is a gradient (seed 000, questions 1–3).
+"""mse_gradient: why `x.T.dot(y − score) / len(x)` is a gradient (parts 1–3 of a
+Cross Validated question).
 
-The seed's line is exact, with a sign, for the loss
+The question's line is exact, with a sign, for the loss
 
     L(w) = mean(½·(y − X·w)²) = ‖y − X·w‖² / (2N)
     ∂L/∂w = −Xᵀ·(y − X·w) / N          so  X.T.dot(y − score)/N = −∂L/∂w
 
-which is why the seed's update is `w += lr·gradient` (a step downhill). The ½ cancels the 2
+which is why the question's update is `w += lr·gradient` (a step downhill). The ½ cancels the 2
 of the square; the 1/N is the mean's; Xᵀ is the chain rule through the matmul: ∂L/∂w =
 Xᵀ·∂L/∂score. For the plain MSE without ½, mean((X·w − y)²), the gradient is
 (2/N)·Xᵀ·(X·w − y). Autodiff computes both from the loss alone.
@@ -32,7 +33,7 @@ def data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def half_mse(X: am.Tensor, y: am.Tensor, w: am.Tensor) -> am.Tensor:
-    """L = mean(½·(y − score)²) with score = X·w, as the seed's answer writes it."""
+    """L = mean(½·(y − score)²) with score = X·w, as the question's answer writes it."""
     score = X @ w
     score.name = "score"
     error = y - score
@@ -41,14 +42,14 @@ def half_mse(X: am.Tensor, y: am.Tensor, w: am.Tensor) -> am.Tensor:
 
 
 def plot(c: cmp.Comparison, X: np.ndarray, y: np.ndarray, w0: np.ndarray) -> None:
-    """Left: the gradient's entries, autodiff vs the seed. Right: why divide by N."""
+    """Left: the gradient's entries, autodiff vs the question's line. Right: why divide by N."""
     w = am.tensor(w0, requires_grad=True, name="w")
     half_mse(am.tensor(X), am.tensor(y), w).backward()
     seed = X.T @ (y - X @ w0) / len(X)
     fig, (ax1, ax2) = cmp.subplots(1, 2, figsize=(10, 4))
     idx = np.arange(D)
     ax1.bar(idx - 0.2, -np.ravel(w.grad), 0.4, label="−∂L/∂w (autodiff)")
-    ax1.bar(idx + 0.2, np.ravel(seed), 0.4, label="x.T.dot(y − score)/len(x) (seed)")
+    ax1.bar(idx + 0.2, np.ravel(seed), 0.4, label="x.T.dot(y − score)/len(x) (question)")
     ax1.set(xticks=idx, xticklabels=[f"w[{i}]" for i in idx], title="the same numbers")
     ax1.legend(fontsize=8)
     # The sum's gradient grows with the number of rows; the mean's stays put, so one learning
@@ -63,14 +64,14 @@ def plot(c: cmp.Comparison, X: np.ndarray, y: np.ndarray, w0: np.ndarray) -> Non
     ax2.set(xlabel="N (rows of X)", ylabel="gradient norm", yscale="log",
             title="why / len(x)")
     ax2.legend(fontsize=8)
-    c.savefig(fig, "gradient_and_scale.png", "left: −∂L/∂w from autodiff and the seed's "
+    c.savefig(fig, "gradient_and_scale.png", "left: −∂L/∂w from autodiff and the question's "
               "x.T.dot(error)/len(x), entry by entry; right: the summed gradient grows with N, "
               "the mean's does not")
 
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
-    """Autodiff of mean(½(y − Xw)²) and of mean((Xw − y)²) against the seed's closed forms."""
-    c = cmp.Comparison.start("mse_gradient", "why x.T.dot(error)/len(x) is a gradient (seed 000)",
+    """Autodiff of mean(½(y − Xw)²) and of mean((Xw − y)²) against the question's closed forms."""
+    c = cmp.Comparison.start("mse_gradient", "why x.T.dot(error)/len(x) is a gradient",
                              "L(w) = mean(½·(y − X·w)²) = ‖y − X·w‖²/(2N)", out, perturb)
     X, y, w0 = data()
     Xt, yt = am.tensor(X, name="X"), am.tensor(y, name="y")
@@ -81,7 +82,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     loss.backward(retain_graph=True)  # keep the values: the graph shows them
     c.graphs(loss)
     seed = X.T @ (y - X @ w0) / len(X)
-    c.row("−∂L/∂w", -w.grad, seed, "x.T.dot(y − score)/len(x)  (the seed's line)")
+    c.row("−∂L/∂w", -w.grad, seed, "x.T.dot(y − score)/len(x)  (the question's line)")
 
     # The same data under the plain MSE (no ½): the factor 2 appears, the sign flips back.
     v = am.tensor(w0, requires_grad=True, name="w")
@@ -89,7 +90,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     c.row("∂/∂w mean((X·w − y)²)", v.grad, 2 / N * X.T @ (X @ w0 - y), "(2/N)·Xᵀ·(X·w − y)")
     plot(c, X, y, w0)
 
-    c.note("the seed's `gradient` is the NEGATIVE gradient of ‖y − X·w‖²/(2N); "
+    c.note("the question's `gradient` is the NEGATIVE gradient of ‖y − X·w‖²/(2N); "
            "so `w += lr·gradient` descends")
     c.note("½ cancels the square's 2; 1/N comes from the mean; Xᵀ from the matmul's chain rule")
     c.note("without ½ (plain MSE) the gradient is (2/N)·Xᵀ·(X·w − y): twice as large")

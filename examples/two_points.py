@@ -1,4 +1,5 @@
-"""two_points: the article's gradient descent table (seed 003), reproduced by autodiff.
+"""two_points: the article's gradient descent table ("Gradient Descent Simply
+Explained (with Example)"), reproduced by autodiff.
 
 f(x) = w1·x + w2 through (1, 5) and (2, 7), start (w1, w2) = (9, 10), learning rate 0.15,
 200 lines. The article's numbers come out exactly with
@@ -98,7 +99,7 @@ def plot(c: cmp.Comparison, path: list[tuple[float, float, float]]) -> None:
 
 def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     """Run the article's descent; print its table as the article shows it; compare gradients."""
-    c = cmp.Comparison.start("two_points", "the article's table, line for line (seed 003)",
+    c = cmp.Comparison.start("two_points", "the article's table, line for line",
                              "MSE(w1, w2) = mean((w1·x + w2 − y)²) over (1, 5), (2, 7)",
                              out, perturb)
     w1 = am.tensor(START[0], requires_grad=True, name="w1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -63,7 +64,7 @@ def test_report_references_only_existing_files(demo: tuple[int, str, Path]) -> N
     _, _, out = demo
     page = (out / "index.html").read_text(encoding="utf-8")
     refs = re.findall(r'(?:href|src)="([^"]+)"', page)
-    local = [r for r in refs if not r.startswith(("data:", "#"))]
+    local = [r for r in refs if not r.startswith(("data:", "#", "https://"))]
     assert len(local) >= 5 * 3  # every example links its graphs and plots
     for ref in local:
         assert (out / ref).is_file(), ref
@@ -113,7 +114,7 @@ def test_compare_runs_one_and_prints_it(tmp_path: Path,
     assert (tmp_path / "table.txt").is_file()
 
 
-def test_graph_renders_the_design_mse_graph(tmp_path: Path) -> None:
+def test_graph_renders_the_mse_graph(tmp_path: Path) -> None:
     """Through `python -m autograd_mini`, which also checks __main__."""
     done = subprocess.run([sys.executable, "-m", "autograd_mini", "graph", "--out",
                            str(tmp_path)], capture_output=True, text=True, timeout=120)
@@ -165,3 +166,74 @@ def test_explain_refuses_hostile_input_quickly(argv: list[str], message: str) ->
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("autograd-mini explain: "), done.stderr
     assert message in lines[0]
+
+
+# ---- first contact: without the `examples` extra, and no internal words anywhere a user looks ----
+
+WITHOUT = "import sys\nfor name in {names!r}:\n    sys.modules[name] = None  # import fails\n"
+
+
+def run_without(modules: tuple[str, ...], code: str) -> subprocess.CompletedProcess[str]:
+    """Python code run as if `modules` were not installed."""
+    return subprocess.run([sys.executable, "-c", WITHOUT.format(names=modules) + code],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("modules", [("matplotlib", "tqdm"), ("matplotlib",), ("tqdm",)])
+@pytest.mark.parametrize("argv", [["demo"], ["compare", "two_points"]])
+def test_demo_and_compare_without_the_examples_extra_say_how_to_install_it(
+        tmp_path: Path, argv: list[str], modules: tuple[str, ...]) -> None:
+    argv = [*argv, "--out", str(tmp_path / "out")]
+    done = run_without(modules, f"from autograd_mini.cli import main\nraise SystemExit(main("
+                                f"{argv!r}))")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"autograd-mini {argv[0]}: the examples need "
+                               f"{' and '.join(modules)}")
+    assert lines[0].endswith("install them with: pip install 'autograd-mini[examples]'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_example_script_without_the_examples_extra_says_how_to_install_it(
+        tmp_path: Path) -> None:
+    script = Path(cli.__file__).parent.parent / "examples" / "house_prices.py"
+    if not script.is_file():
+        pytest.skip("the examples/ folder is not next to the package")
+    code = (f"import runpy\nsys.argv = [{str(script)!r}, '--out', {str(tmp_path)!r}]\n"
+            f"runpy.run_path({str(script)!r}, run_name='__main__')")
+    done = run_without(("matplotlib",), code)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "house_prices.py: the examples need matplotlib, which is not installed; install them "
+        "with: pip install 'autograd-mini[examples]'"]
+
+
+INTERNAL = re.compile(r"DESIGN\.md|seed|shared/", re.IGNORECASE)
+
+
+def test_help_names_nothing_internal(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every --help a user can ask for: the command, each subcommand, each example script."""
+    for argv in ([], ["demo"], ["compare"], ["graph"], ["explain"]):
+        with pytest.raises(SystemExit):
+            cli.main([*argv, "--help"])
+    for name in cli.EXAMPLES:
+        with pytest.raises(SystemExit):
+            cmp.run_script(cli.example(name).main, ["--help"])
+    shown = capsys.readouterr().out
+    assert shown.count("usage:") == 5 + len(cli.EXAMPLES)
+    assert not INTERNAL.findall(shown), INTERNAL.findall(shown)
+
+
+def test_report_names_nothing_internal_and_links_the_questions(
+        demo: tuple[int, str, Path]) -> None:
+    _, printed, out = demo
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert not INTERNAL.findall(printed + page), INTERNAL.findall(printed + page)
+    for name in cli.EXAMPLES:
+        question = cmp.QUESTIONS[name]
+        assert html.escape(question.title) in page
+        if question.url:
+            assert f'href="{question.url}"' in page
+    assert 'href="https://stats.stackexchange.com/questions/396735"' in page
