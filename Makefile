@@ -19,7 +19,7 @@ demo: $(PY)
 	$(VENV)/bin/autograd-mini demo
 
 lint: $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,dev]'
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy autograd_mini
 
