@@ -31,7 +31,7 @@ def _scipy_minimize() -> Callable[..., Any]:
     except ImportError:
         raise ImportError("am.minimize needs SciPy: pip install 'autograd-mini[examples]'"
                           ) from None
-    return scipy_minimize  # type: ignore[no-any-return]
+    return scipy_minimize
 
 
 def minimize(f: Callable[..., Tensor], x0: Any, method: str | Callable[..., Any] = "L-BFGS-B",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import numpy as np
@@ -12,7 +13,9 @@ from autograd_mini import optimize
 
 from .helpers import assert_close
 
-pytest.importorskip("scipy")
+# SciPy is an optional extra; without it only the ImportError test runs.
+needs_scipy = pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
+                                 reason="scipy is not installed")
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(50, 3))
@@ -24,6 +27,7 @@ def mse(w: am.Tensor) -> am.Tensor:
     return ((am.tensor(X) @ w - Y) ** 2).mean()
 
 
+@needs_scipy
 def test_lbfgsb_reaches_the_least_squares_solution() -> None:
     res = am.minimize(mse, np.zeros((3, 1)), tol=1e-14)
     assert res.success
@@ -35,6 +39,7 @@ def test_lbfgsb_reaches_the_least_squares_solution() -> None:
     assert res.nfev == res.njev
 
 
+@needs_scipy
 def test_newton_cg_uses_the_hessian(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
 
@@ -53,6 +58,7 @@ def test_newton_cg_uses_the_hessian(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_close(res.x, LSTSQ, rtol=1e-8, atol=1e-9)
 
 
+@needs_scipy
 @pytest.mark.parametrize("method", ["trust-exact", "trust-ncg", "trust-krylov", "dogleg"])
 def test_trust_region_methods_get_the_hessian(method: str) -> None:
     res = am.minimize(mse, np.zeros((3, 1)), method=method, options={"gtol": 1e-10})
@@ -61,6 +67,7 @@ def test_trust_region_methods_get_the_hessian(method: str) -> None:
     assert_close(res.x, LSTSQ, rtol=1e-8, atol=1e-10)
 
 
+@needs_scipy
 def test_the_hessian_passed_is_the_true_one(monkeypatch: pytest.MonkeyPatch) -> None:
     # For the MSE, H = 2/N·XᵀX whatever w is, and ∇f = 2/N·Xᵀ(Xw − y): look at what SciPy gets.
     import scipy.optimize
@@ -81,6 +88,7 @@ def test_the_hessian_passed_is_the_true_one(monkeypatch: pytest.MonkeyPatch) -> 
     assert seen["f"] == pytest.approx(np.mean((X @ w - Y) ** 2), rel=1e-14)
 
 
+@needs_scipy
 def test_keywords_pass_through() -> None:
     loose = am.minimize(mse, np.zeros((3, 1)), method="BFGS", tol=1e-1)
     tight = am.minimize(mse, np.zeros((3, 1)), method="BFGS", tol=1e-12)
@@ -92,6 +100,7 @@ def test_keywords_pass_through() -> None:
     assert bounded.x.min() >= 0 and bounded.x.max() <= 1
 
 
+@needs_scipy
 def test_args_reach_f() -> None:
     def shifted(w: am.Tensor, c: np.ndarray) -> am.Tensor:
         return ((w - c) ** 2).sum()
@@ -102,6 +111,7 @@ def test_args_reach_f() -> None:
         assert_close(res.x, c, rtol=1e-6, atol=1e-8)
 
 
+@needs_scipy
 @pytest.mark.parametrize("x0", [np.zeros(3), np.zeros((3, 1)), np.zeros((1, 3, 1)),
                                 [0.0, 0.0, 0.0]], ids=["(3,)", "(3,1)", "(1,3,1)", "list"])
 def test_x0_shape_is_kept_and_f_sees_it(x0) -> None:
@@ -117,6 +127,7 @@ def test_x0_shape_is_kept_and_f_sees_it(x0) -> None:
     assert_close(res.x.reshape(3, 1), LSTSQ, rtol=1e-5, atol=1e-7)
 
 
+@needs_scipy
 def test_x0_is_not_changed_and_may_be_a_tensor() -> None:
     x0 = np.zeros((3, 1))
     am.minimize(mse, x0)
@@ -126,6 +137,7 @@ def test_x0_is_not_changed_and_may_be_a_tensor() -> None:
     assert_close(res.x, LSTSQ, rtol=1e-5, atol=1e-7)
 
 
+@needs_scipy
 def test_a_gradient_free_method_gets_no_jac() -> None:
     import warnings
 
@@ -136,6 +148,7 @@ def test_a_gradient_free_method_gets_no_jac() -> None:
     assert_close(res.x, np.array([3.0, 3.0]), rtol=1e-6)
 
 
+@needs_scipy
 def test_a_rosenbrock_valley() -> None:
     def rosen(v: am.Tensor) -> am.Tensor:
         x, y = v[0], v[1]
@@ -146,6 +159,7 @@ def test_a_rosenbrock_valley() -> None:
         assert_close(res.x, np.array([1.0, 1.0]), rtol=1e-6)
 
 
+@needs_scipy
 def test_jac_and_hess_may_not_be_given() -> None:
     with pytest.raises(TypeError, match="jac= is computed by autodiff"):
         am.minimize(mse, np.zeros((3, 1)), jac=lambda x: x)
@@ -153,6 +167,7 @@ def test_jac_and_hess_may_not_be_given() -> None:
         am.minimize(mse, np.zeros((3, 1)), method="Newton-CG", hess=lambda x: x)
 
 
+@needs_scipy
 def test_f_must_return_a_scalar() -> None:
     with pytest.raises(ValueError, match="scalar"):
         am.minimize(lambda w: am.tensor(X) @ w, np.zeros((3, 1)))
