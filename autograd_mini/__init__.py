@@ -6,6 +6,7 @@
     loss.backward()          # w.grad == 2/N · Xᵀ(X·w − y)
 """
 
+from . import nn, optim
 from .anomaly import detect_anomaly
 from .explain import Explanation, explain
 from .functional import grad, hessian, jacobian, value_and_grad
@@ -36,6 +37,7 @@ from .functions import (
 from .gradcheck import GradcheckError, gradcheck
 from .losses import mse_loss
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .optimize import minimize
 from .tensor import BroadcastWarning, Tensor
 from .viz import RendererNotFoundError, draw_graph, render_graph
 
@@ -60,5 +62,5 @@ __all__ = [
     "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where",
     "draw_graph", "render_graph", "RendererNotFoundError",
-    "explain", "Explanation",
+    "explain", "Explanation", "nn", "optim", "minimize",
 ]
