@@ -85,8 +85,8 @@ def parse(expression: str) -> ast.expr:
         raise ExpressionError(f"cannot parse {_short(expression)}: {e.msg} at column "
                               f"{e.offset or 0}") from None
     except (RecursionError, MemoryError):  # the parser's own stack ran out
-        raise ExpressionError(f"cannot parse {_short(expression)}: it nests too deeply (the "
-                              f"limit is {MAX_NESTING} levels)") from None
+        raise ExpressionError(f"cannot parse {_short(expression)}: nested too deeply, more "
+                              f"than {MAX_NESTING} levels of calls and brackets") from None
     _check_size(tree)
     constant = _check(tree, text)
     return _as_constant(tree, constant)
