@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .functions import stack
-from .mode import enable_grad, no_grad
+from .mode import MODE, enable_grad, no_grad
 from .ops import OPS
 from .tensor import Tensor, _gradients, _vertex
 
@@ -29,11 +29,16 @@ Argnums = int | Sequence[int]
 
 
 def _variable(x: Any) -> tuple[Tensor, bool]:
-    """The tensor to differentiate against, and whether we are inside another transform."""
+    """The tensor to differentiate against, and whether we are inside another transform.
+
+    Inside one, the result must stay attached to the graph even when x is a plain array:
+    f may close over the outer variable (`grad(lambda y: y * x)(1.0)` is x, a function of x).
+    """
     if isinstance(x, Tensor) and x.requires_grad:
         with enable_grad():
             return Tensor._record(OPS["reshape"], x, shape=x.shape), True  # a fresh alias
-    return Tensor(x, requires_grad=True), False  # integers become float64, float32 stays
+    # integers become float64, float32 stays
+    return Tensor(x, requires_grad=True), MODE.transforms > 0
 
 
 def _positions(argnums: Argnums, n: int, who: str) -> tuple[tuple[int, ...], bool]:
@@ -86,8 +91,13 @@ def _gradients_of(out: Tensor, xs: list[Tensor], nested: bool, grad: Any = None)
 
 
 def _call(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    with enable_grad():
-        return f(*args, **kwargs)
+    """f(*args) recorded, counted as running inside a transform (see `_variable`)."""
+    MODE.transforms += 1
+    try:
+        with enable_grad():
+            return f(*args, **kwargs)
+    finally:
+        MODE.transforms -= 1
 
 
 def value_and_grad(f: Callable[..., Tensor], argnums: Argnums = 0

@@ -47,6 +47,39 @@ def abs(x: ArrayLike) -> Tensor:
     return _t(x).abs()
 
 
+def softplus(x: ArrayLike) -> Tensor:
+    """log(1 + eˣ), computed as logaddexp(0, x): exact at ±1000, never overflows."""
+    return Tensor._record(OPS["softplus"], _t(x))
+
+
+def log1p(x: ArrayLike) -> Tensor:
+    """log(1 + x), accurate for x near 0."""
+    return Tensor._record(OPS["log1p"], _t(x))
+
+
+def expm1(x: ArrayLike) -> Tensor:
+    """eˣ − 1, accurate for x near 0."""
+    return Tensor._record(OPS["expm1"], _t(x))
+
+
+def sin(x: ArrayLike) -> Tensor:
+    return Tensor._record(OPS["sin"], _t(x))
+
+
+def cos(x: ArrayLike) -> Tensor:
+    return Tensor._record(OPS["cos"], _t(x))
+
+
+def square(x: ArrayLike) -> Tensor:
+    """x², element-wise."""
+    return Tensor._record(OPS["square"], _t(x))
+
+
+def logaddexp(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """log(eᵃ + eᵇ), element-wise, without overflow."""
+    return Tensor._record(OPS["logaddexp"], a, b)
+
+
 def clip(x: ArrayLike, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor:
     return _t(x).clip(lo, hi)
 
@@ -65,6 +98,21 @@ def max(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 def min(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return _t(x).min(axis=axis, keepdims=keepdims)
+
+
+def var(x: ArrayLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Variance Σ(x − x̄)² / (N − ddof) over `axis` (NumPy's argument order)."""
+    return _t(x).var(axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def std(x: ArrayLike, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+    """Standard deviation √var over `axis` (NumPy's argument order)."""
+    return _t(x).std(axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+def astype(x: ArrayLike, dtype: Any) -> Tensor:
+    """x converted to `dtype`; gradients flow through a cast to a float dtype."""
+    return _t(x).astype(dtype)
 
 
 def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:

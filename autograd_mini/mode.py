@@ -22,6 +22,7 @@ class _Mode(threading.local):
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
+        self.transforms = 0  # how many am.grad / jacobian calls are running (nesting depth)
 
 
 MODE = _Mode()
@@ -71,10 +72,11 @@ class enable_grad(_Switch):
 
 
 class set_grad_enabled(_Switch):
-    """Turn recording on or off: as a call (`am.set_grad_enabled(False)`) or a `with` block.
+    """Turn recording on or off: as a call (`am.set_grad_enabled(False)`), a `with` block or
+    a decorator.
 
     As a call it takes effect at once; as a context manager it restores the previous value on
-    exit, like PyTorch's.
+    exit; as a decorator it leaves the mode alone until the function runs. As in PyTorch.
     """
 
     flag = "grad_enabled"
@@ -82,13 +84,23 @@ class set_grad_enabled(_Switch):
     def __init__(self, mode: bool) -> None:
         super().__init__()
         self.value = bool(mode)
-        self._before = MODE.grad_enabled
+        self._before: bool | None = MODE.grad_enabled
         MODE.grad_enabled = self.value
 
     def __enter__(self) -> None:
-        self._stack().append(self._before)  # already set by the call itself
+        if self._before is None:  # a second `with` of the same object: switch now
+            super().__enter__()
+            return
+        self._stack().append(self._before)  # the call itself already switched
+        self._before = None
 
-    def _recreate_cm(self) -> set_grad_enabled:
+    def __call__(self, func: Any) -> Any:
+        if self._before is not None:  # decorating is not switching
+            MODE.grad_enabled = self._before
+            self._before = None
+        return super().__call__(func)
+
+    def _recreate_cm(self) -> Any:
         return set_grad_enabled(self.value)
 
 

@@ -207,8 +207,9 @@ def _plan(func: Callable[..., Any], target: Callable[..., Any]
     assert own is not None  # a Python function
     ours = list(own.parameters)
     sig = _signature(func) or own  # without NumPy's signature, accept only what am takes
-    shared = [p.name for p in sig.parameters.values()
-              if p.name not in NUMPY_ONLY and p.kind is not p.VAR_KEYWORD]
+    shared = [p.name for p in sig.parameters.values()  # NumPy's dtype= is am.astype's too
+              if (p.name not in NUMPY_ONLY or p.name in own.parameters)
+              and p.kind is not p.VAR_KEYWORD]
     required = tuple(p.name for p in own.parameters.values() if p.default is p.empty)
     return sig, dict(zip(shared, ours, strict=False)), required, \
         f"am.{target.__name__}({', '.join(ours)})"

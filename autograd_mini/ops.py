@@ -57,10 +57,15 @@ OPS: dict[str, Op] = {}
 
 
 def defop(name: str, forward: Callable[..., Any], vjps: tuple[Rule, ...], *,
-          expr: str, formulas: tuple[Rule, ...], label: Callable[..., str] | None = None,
-          **options: Any) -> Op:
-    """Register an op under `name`; the label defaults to the name."""
-    op = Op(name, forward, vjps, label or (lambda **_: name), expr, formulas, **options)
+          expr: str, formulas: tuple[Rule, ...] | None = None,
+          label: Callable[..., str] | None = None, **options: Any) -> Op:
+    """Register an op under `name`; the label defaults to the name.
+
+    `formulas` defaults to `vjps`: a rule written with operators and `call` runs on arrays,
+    Tensors and the explainer's expressions alike. Give formulas only where the printed form
+    must differ.
+    """
+    op = Op(name, forward, vjps, label or (lambda **_: name), expr, formulas or vjps, **options)
     OPS[name] = op
     return op
 
@@ -71,10 +76,13 @@ def value(x: Any) -> Any:
 
 
 def call(name: str, *xs: Any, **params: Any) -> Any:
-    """Apply op `name` inside a rule: NumPy on arrays, a recorded op when given Tensors."""
+    """Apply op `name` inside a rule: NumPy on arrays, a recorded op when given Tensors, the
+    op applied to expressions when given the explainer's symbolic ones."""
     for x in xs:
         if is_tensor(x):
             return x._record(OPS[name], *xs, **params)
+        if hasattr(x, "apply_op"):
+            return x.apply_op(name, *xs, **params)
     return OPS[name].forward(*xs, **params)
 
 
@@ -207,6 +215,26 @@ def _clip(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
     return np.clip(x, value(lo), value(hi))
 
 
+defop("softplus", lambda x: np.logaddexp(0.0, x), (lambda g, x, out: g * call("sigmoid", x),),
+      expr="softplus({0})", why="softplus(x) = log(1 + eˣ), and its derivative is the sigmoid σ(x)")
+
+defop("log1p", np.log1p, (lambda g, x, out: g / (1 + x),),
+      expr="log1p({0})", why="log1p(x) = log(1 + x), exact near 0: d/dx = 1/(1 + x)")
+
+defop("expm1", np.expm1, (lambda g, x, out: g * (out + 1),),
+      expr="expm1({0})", save_inputs=False, save_out=True,
+      why="expm1(x) = eˣ − 1, exact near 0: d/dx = eˣ = expm1(x) + 1")
+
+defop("sin", np.sin, (lambda g, x, out: g * call("cos", x),),
+      expr="sin({0})", why="d sin(x)/dx = cos(x)")
+
+defop("cos", np.cos, (lambda g, x, out: -g * call("sin", x),),
+      expr="cos({0})", why="d cos(x)/dx = −sin(x)")
+
+defop("square", np.square, (lambda g, x, out: g * (x + x),),
+      expr="{0}²", why="d(x²)/dx = 2x: the 2 in front comes from here")
+
+
 def _clip_mask(x: Any, lo: Any, hi: Any) -> np.ndarray:
     # Not in place: array bounds may broadcast the mask (and the output) past x's shape; the
     # engine sums the gradient back to x's shape.
@@ -251,6 +279,12 @@ defop("minimum", np.minimum,
                 lambda g, a, b, out: g * ((b < a) + 0.5 * a.eq(b))),
       why="the gradient goes to the smaller input; ties split it evenly",
       shape_error=_binary_shape_error)
+
+defop("logaddexp", np.logaddexp,
+      (lambda g, a, b, out: g * call("exp", a - out),
+       lambda g, a, b, out: g * call("exp", b - out)),
+      expr="logaddexp({0}, {1})", save_out=True, shape_error=_binary_shape_error,
+      why="log(eᵃ + eᵇ) is a two-term logsumexp: each side gets its softmax share, e^(a − out)")
 
 defop("where", lambda a, b, cond: np.where(cond, a, b),
       (lambda g, a, b, out, cond: g * _as(cond, g),
@@ -339,6 +373,43 @@ defop("mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims)
           "the 1/N comes from here", numpy=(np.mean,))
 
 
+def _centered(x: Any, axis: Any) -> Any:
+    """x minus its mean over `axis` (kept as size-1 axes, so it broadcasts back)."""
+    return x - call("mean", x, axis=axis, keepdims=True)
+
+
+def _var_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, ddof: int) -> Any:
+    return _expand(g, x.shape, axis, keepdims) * (_centered(x, axis)
+                                                  * (2 / (_count(x.shape, axis) - ddof)))
+
+
+def _std_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, ddof: int) -> Any:
+    return _expand(g / out, x.shape, axis, keepdims) * (_centered(x, axis)
+                                                        / (_count(x.shape, axis) - ddof))
+
+
+def _spread_label(name: str) -> Callable[..., str]:
+    def label(axis: Any, keepdims: bool, ddof: int) -> str:
+        where = "" if axis is None else f" axis={axis}"
+        return f"{name}{where}" + (f" ddof={ddof}" if ddof else "")
+    return label
+
+
+defop("var", lambda x, axis, keepdims, ddof: np.var(x, axis=axis, keepdims=keepdims, ddof=ddof),
+      (_var_vjp,), label=_spread_label("var"), expr="var({0})",
+      formulas=(lambda g, x, out, axis, keepdims, ddof: g.expand(x.shape, axis, keepdims) * 2
+                * _centered(x, axis) / (x.count(axis) - ddof),),
+      why="var(x) = Σ(x − x̄)² / (N − ddof): each element gets 2(x − x̄)/(N − ddof) (the "
+          "mean's own share sums to zero)", numpy=(np.var,))
+
+defop("std", lambda x, axis, keepdims, ddof: np.std(x, axis=axis, keepdims=keepdims, ddof=ddof),
+      (_std_vjp,), label=_spread_label("std"), expr="std({0})", save_out=True,
+      formulas=(lambda g, x, out, axis, keepdims, ddof: (g / out).expand(x.shape, axis, keepdims)
+                * _centered(x, axis) / (x.count(axis) - ddof),),
+      why="std = √var, so d std = d var / (2·std) = (x − x̄) / ((N − ddof)·std)",
+      numpy=(np.std,))
+
+
 def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
     # Ties share the gradient evenly (each of k tied entries gets g/k): deterministic and
     # the shares add up to g.
@@ -420,6 +491,13 @@ defop("log_softmax", _log_softmax,
       why="log_softmax(x) = x − logsumexp(x), whose derivative is the softmax")
 
 # ---- shape ops ----------------------------------------------------------------------------
+
+defop("astype", lambda x, dtype: x.astype(dtype),
+      (lambda g, x, out, dtype: call("astype", g, dtype=x.dtype),),
+      label=lambda dtype: f"astype {dtype}", expr="{0}",
+      formulas=(lambda g, x, out, dtype: g,), save_inputs=False,
+      why="a change of precision passes the gradient through, cast back to the input's dtype",
+      numpy=(np.astype,) if hasattr(np, "astype") else ())  # NumPy ≥ 2.1
 
 defop("reshape", lambda x, shape: np.reshape(x, shape),
       (lambda g, x, out, shape: g.reshape(x.shape),),

@@ -37,6 +37,11 @@ class Expr:
     def ndim(self) -> int:
         return len(self.shape)
 
+    @staticmethod
+    def apply_op(name: str, *args: Any, **params: Any) -> Expr:
+        """op `name` of the table applied to expressions (what ops.call does with them)."""
+        return apply(name, tuple(lift(a) for a in args), params)
+
     def __add__(self, other: Any) -> Expr:
         return add(self, lift(other))
 

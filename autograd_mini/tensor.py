@@ -360,10 +360,13 @@ class Tensor:
         return self._data.tolist()
 
     def astype(self, dtype: Any) -> Tensor:
-        """The values converted to `dtype`, as a new tensor that no gradient flows through.
+        """The values converted to `dtype`: recorded (gradients flow) for a float dtype.
 
-        To keep gradients, create the tensor in the dtype you need instead.
+        A cast to an integer or bool dtype is a constant: no gradient flows through it.
         """
+        dtype = np.dtype(dtype)
+        if dtype.kind == "f" and self._requires_grad:
+            return Tensor._record(OPS["astype"], self, dtype=dtype)
         return Tensor._make(self._data.astype(dtype), None)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
@@ -574,6 +577,16 @@ class Tensor:
         return Tensor._record(OPS["min"], self, axis=_axis(axis, self, "min"),
                               keepdims=keepdims)
 
+    def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Variance Σ(x − x̄)² / (N − ddof) over `axis`."""
+        return Tensor._record(OPS["var"], self, axis=_axis(axis, self, "var"),
+                              keepdims=keepdims, ddof=_ddof(ddof, "var"))
+
+    def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """Standard deviation √var over `axis`."""
+        return Tensor._record(OPS["std"], self, axis=_axis(axis, self, "std"),
+                              keepdims=keepdims, ddof=_ddof(ddof, "std"))
+
     def exp(self) -> Tensor:
         return Tensor._record(OPS["exp"], self)
 
@@ -622,6 +635,13 @@ def _axis(axis: Any, t: Tensor, op: str) -> Any:
         raise type(e)(f"{op} of {_describe(t)}: {e}. Axes run from {-t.ndim} to "
                       f"{t.ndim - 1}; axis=None reduces over all of them.") from None
     return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else axis
+
+
+def _ddof(ddof: Any, op: str) -> int:
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
+        raise ValueError(f"{op}: ddof={ddof!r}; it must be a whole number ≥ 0 (0 for the "
+                         "population variance, 1 for the sample variance)")
+    return int(ddof)
 
 
 def _index(index: Any) -> Any:

@@ -86,6 +86,17 @@ def _reduction(method: str, make: Callable[..., np.ndarray] = _away_from_zero
     return build
 
 
+def _spread(method: str) -> Callable[..., Case]:
+    """var/std: every reduced axis of length ≥ 2, so the spread is never 0 (std's kink)."""
+    def build(data: st.DataObject) -> Case:
+        shape = data.draw(array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4))
+        axis, keepdims = _axis_for(data, len(shape)), data.draw(st.booleans())
+        ddof = data.draw(st.sampled_from([0, 1]), label="ddof")
+        return (lambda x: getattr(x, method)(axis=axis, keepdims=keepdims, ddof=ddof)), [
+            _distinct(_rng(data), shape)]
+    return build
+
+
 def _along_axis(fn: Callable[..., Tensor]) -> Callable[..., Case]:
     def build(data: st.DataObject) -> Case:
         shape = data.draw(array_shapes(min_dims=1, max_dims=3, max_side=4))
@@ -188,6 +199,16 @@ CASES: dict[str, Callable[[st.DataObject], Case]] = {
     "sigmoid": _unary(am.sigmoid),
     "relu": _unary(am.relu),
     "abs": _unary(am.abs),
+    "softplus": _unary(am.softplus),
+    "log1p": _unary(am.log1p, make=_positive),
+    "expm1": _unary(am.expm1),
+    "sin": _unary(am.sin),
+    "cos": _unary(am.cos),
+    "square": _unary(am.square),
+    "logaddexp": _binary(am.logaddexp),
+    "var": _spread("var"),
+    "std": _spread("std"),
+    "astype": _unary(lambda x: x.astype(np.float64) * x),
     "clip": _clip,
     "maximum": _binary(am.maximum, make_b=lambda rng, s: _away_from_zero(rng, s) + 0.01),
     "minimum": _binary(am.minimum, make_b=lambda rng, s: _away_from_zero(rng, s) + 0.01),

@@ -319,6 +319,7 @@ BINARY = {
     "div": lambda a, b: a / b, "power": lambda a, b: a ** b,
     "maximum": am.maximum, "minimum": am.minimum,
     "where": lambda a, b: am.where(np.ones(a.shape, dtype=bool), a, b),
+    "logaddexp": am.logaddexp,
 }
 
 
