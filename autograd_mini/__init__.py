@@ -47,7 +47,7 @@ from .functions import (
     where,
 )
 from .gradcheck import GradcheckError, gradcheck
-from .losses import mse_loss
+from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .optimize import minimize
 from .tensor import BroadcastWarning, Tensor
@@ -69,10 +69,10 @@ def tensor(data: object, requires_grad: bool = False, dtype: object = None,
 __all__ = [
     "Tensor", "tensor", "detect_anomaly", "grad", "value_and_grad", "jacobian", "hessian",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "BroadcastWarning",
-    "gradcheck", "GradcheckError", "mse_loss", "abs", "clip", "concatenate", "dot", "exp", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "relu",
-    "sigmoid", "softmax", "sqrt", "stack", "sum", "tanh", "where", "draw_graph", "render_graph",
-    "RendererNotFoundError", "explain", "Explanation", "softplus", "log1p", "expm1", "sin", "cos",
-    "square", "logaddexp", "var", "std", "reshape", "transpose", "broadcast_to",
-    "nn", "optim", "minimize",
+    "gradcheck", "GradcheckError", "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
+    "abs", "clip", "concatenate", "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum",
+    "tanh", "where", "draw_graph", "render_graph", "RendererNotFoundError", "explain",
+    "Explanation", "softplus", "log1p", "expm1", "sin", "cos", "square", "logaddexp", "var", "std",
+    "reshape", "transpose", "broadcast_to", "nn", "optim", "minimize",
 ]

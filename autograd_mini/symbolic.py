@@ -386,12 +386,31 @@ def add(*xs: Expr) -> Expr:
             else:
                 rests.append(fs)
                 coefs.append(c)
-    terms = tuple(mul(Const(c), *fs) for c, fs in zip(coefs, rests, strict=True) if c != 0)
-    if not terms:
+    kept = [(c, fs) for c, fs in zip(coefs, rests, strict=True) if c != 0]
+    if not kept:
         return expand(Const(Fraction(0)), shape, ())
+    if len(kept) > 1:
+        factored = _factor_scalars(kept)
+        if factored is not None:
+            return _with_shape(factored, shape)
+    kept.sort(key=lambda t: t[0] < 0)  # x − y, not −y + x: positive terms first, stable
+    terms = tuple(mul(Const(c), *fs) for c, fs in kept)
     if len(terms) == 1:
         return _with_shape(terms[0], shape)
     return _with_shape(Add(terms, _bshape(*terms)), shape)
+
+
+def _factor_scalars(kept: list[tuple[Fraction, tuple[Expr, ...]]]) -> Expr | None:
+    """c·s·a + c·s·b as c·s·(a + b), for a coefficient c and scalar factors s (like 1/N) that
+    every term shares: 1/N · (σ(z) − y) reads better than −1/N·y + 1/N·σ(z). None if none."""
+    common = [f for f in kept[0][1] if f.shape == () and all(f in fs for _, fs in kept[1:])]
+    size = abs(kept[0][0])
+    coef = size if all(abs(c) == size for c, _ in kept) else Fraction(1)
+    if not common and coef == 1:
+        return None
+    rest = [(c / coef, tuple(f for f in fs if f not in common)) for c, fs in kept]
+    inner = add(*(mul(Const(c), *fs) for c, fs in rest))
+    return mul(Const(coef), *common, inner)
 
 
 def power(x: Expr, p: Number | Expr) -> Expr:

@@ -232,3 +232,68 @@ def test_power_with_a_list_exponent_differentiates() -> None:
     w = am.tensor([3.0, 2.0], requires_grad=True)
     (w ** [1, 2]).sum().backward()  # w₀ + w₁²
     assert_close(w.grad, np.array([1.0, 4.0]))
+
+
+# ---- the classification ops: exact where naive forms overflow or cancel --------------------
+
+
+def test_softplus_and_logaddexp_are_exact_at_plus_minus_1000() -> None:
+    x = am.tensor(np.array([1000.0, -1000.0, 0.0]), requires_grad=True)
+    y = am.softplus(x)
+    np.testing.assert_allclose(y.data, [1000.0, 0.0, np.log(2.0)], rtol=1e-15, atol=0)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [1.0, 0.0, 0.5], rtol=1e-15, atol=0)
+    a = am.tensor(np.array([1000.0, -1000.0]), requires_grad=True)
+    b = am.tensor(np.array([1000.0, 5.0]), requires_grad=True)
+    z = am.logaddexp(a, b)
+    np.testing.assert_allclose(z.data, [1000.0 + np.log(2.0), 5.0 + np.exp(-1005.0)], rtol=1e-15)
+    z.sum().backward()
+    # e^(a − out) with out ≈ 1000.69: the rounding of out (ulp 1e-13) is the only error
+    np.testing.assert_allclose(a.grad, [0.5, 0.0], rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(b.grad, [0.5, 1.0], rtol=1e-12)
+
+
+def test_log1p_and_expm1_keep_their_digits_near_zero() -> None:
+    x = am.tensor(np.array([1e-12, -1e-12]), requires_grad=True)
+    np.testing.assert_allclose(am.log1p(x).data, [1e-12 - 5e-25, -1e-12 - 5e-25], rtol=1e-15)
+    np.testing.assert_allclose(am.expm1(x).data, [1e-12 + 5e-25, -1e-12 + 5e-25], rtol=1e-15)
+    (am.log1p(x) + am.expm1(x)).sum().backward()
+    np.testing.assert_allclose(x.grad, 1 / (1 + x.data) + np.exp(x.data), rtol=1e-15)
+
+
+@pytest.mark.parametrize("fn", [am.softplus, am.log1p, am.expm1, am.sin, am.cos, am.square,
+                                lambda t: am.logaddexp(t, 0.5), lambda t: t.var(axis=0),
+                                lambda t: t.std(ddof=1), lambda t: t.astype(np.float32)])
+def test_float32_stays_float32(fn: object) -> None:
+    x = am.tensor(np.array([[0.5, 1.5], [2.0, 0.25]], dtype=np.float32), requires_grad=True)
+    y = fn(x)  # type: ignore[operator]
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_astype_passes_the_gradient_back_in_the_inputs_dtype() -> None:
+    x = am.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x.astype(np.float32)
+    assert y.dtype == np.float32 and y.requires_grad and y.op == "astype"
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad, [2.0, 4.0])
+    assert not x.astype(int).requires_grad  # a cast to integers is a constant
+
+
+def test_var_and_std_match_numpy_and_the_hand_gradient() -> None:
+    rng = np.random.default_rng(5)
+    v = rng.normal(size=(4, 3))
+    for ddof in (0, 1):
+        x = am.tensor(v, requires_grad=True)
+        x.var(axis=0, ddof=ddof).sum().backward()
+        np.testing.assert_allclose(x.grad, 2 * (v - v.mean(axis=0)) / (4 - ddof), rtol=1e-12)
+        x = am.tensor(v, requires_grad=True)
+        s = x.std(ddof=ddof)
+        np.testing.assert_allclose(s.data, np.std(v, ddof=ddof), rtol=1e-14)
+        s.backward()
+        np.testing.assert_allclose(x.grad, (v - v.mean()) / ((12 - ddof) * np.std(v, ddof=ddof)),
+                                   rtol=1e-12)
+    with pytest.raises(ValueError, match="ddof"):
+        am.tensor(v).var(ddof=-1)
