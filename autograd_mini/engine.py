@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,79 +19,121 @@ def _describe(vertex: Any) -> str:
     return f"{name!r}" if name else kind
 
 
-def sweep(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
-          wrap: Any = None, wrt: tuple[Any, ...] = ()) -> dict[Any, Any]:
-    """Propagate g_root from `root` to all vertices; return {leaf Tensor: its gradient}.
+class Reading(Protocol):
+    """One interpretation of the reverse sweep: what a gradient is and how a rule is applied.
 
-    Vertices in `wrt` are treated as ends: their gradient is returned, not propagated.
+    `enter(node, g)` runs before a node's rules and returns what they read (its inputs and
+    output in this reading); `rule(node, i, g, inputs)` gives input i's share of g;
+    `leave(node)` runs after. Gradients only need `.shape`, `+`, and what the rules use.
+    """
 
-    Gradients are ndarrays, or Tensors when `create_graph` (then `wrap(array, vertex)`
-    turns a saved array back into a Tensor attached to the graph, so the rules record).
-    Without `retain_graph` each node's saved arrays are freed once its rule has run.
+    def enter(self, node: Node, g: Any) -> Any: ...
+
+    def rule(self, node: Node, i: int, g: Any, inputs: Any) -> Any: ...
+
+    def leave(self, node: Node) -> None: ...
+
+
+def sweep(root: Any, g_root: Any, reading: Reading, ends: tuple[Any, ...] = ()
+          ) -> dict[Any, Any]:
+    """The reverse sweep: propagate g_root = ∂L/∂root to every vertex; return {end: ∂L/∂end}.
+
+    Ends are the leaves, and the vertices in `ends` (their gradient is returned, not
+    propagated further). Walks the one toposort in reverse; for each node, every input that
+    requires grad gets its rule's share, summed back over the axes broadcasting stretched
+    (∂L/∂x = Σ over broadcast axes of ∂L/∂y), and shares reaching one vertex add up.
     """
     with gc_paused():
-        return _sweep(root, g_root, retain_graph, create_graph, wrap, wrt)
-
-
-def _sweep(root: Any, g_root: Any, retain_graph: bool, create_graph: bool, wrap: Any,
-           wrt: tuple[Any, ...]) -> dict[Any, Any]:
-    order = toposort(root)
-    ends = {id(v) for v in wrt}  # by identity: Tensor == Tensor is element-wise
-    grads: dict[Any, Any] = {root: g_root}
-    leaves: dict[Any, Any] = {}
-    anomaly = MODE.anomaly
-    checked: set[int] = set()  # fingerprinted arrays already compared in this sweep
-    freed: list[Node] = []
-    try:
+        order = toposort(root)
+        stops = {id(v) for v in ends}  # by identity: Tensor == Tensor is element-wise
+        grads: dict[Any, Any] = {root: g_root}
+        found: dict[Any, Any] = {}
+        enter, rule, leave = reading.enter, reading.rule, reading.leave
         for vertex in reversed(order):
             g = grads.pop(vertex, None)
             if g is None:
                 continue
-            if not isinstance(vertex, Node) or id(vertex) in ends:
-                leaves[vertex] = g
+            if not isinstance(vertex, Node) or id(vertex) in stops:
+                found[vertex] = g
                 continue
-            if vertex.freed:
-                raise _freed_error(vertex)
-            if vertex.retain:
-                _keep(vertex, g)
-            op = vertex.op
-            if vertex.versions is not None or vertex.saved_out is not None:
-                _check_versions(vertex)
-            xs = vertex.saved if vertex.saved is not None else vertex.inputs
-            if vertex.watched is not None:
-                for i in vertex.watched:
-                    if id(xs[i]) not in checked:
-                        _check_print(vertex, i, checked)
-            out = vertex.saved_out
-            if create_graph:
-                xs = tuple(wrap(x, v) if isinstance(x, np.ndarray) else x
-                           for x, v in zip(xs, vertex.inputs, strict=True))
-                out = wrap(out, vertex) if out is not None else None
+            inputs = enter(vertex, g)
             for i, parent in enumerate(vertex.inputs):
                 if not parent.requires_grad:
                     continue
-                if op.variadic:
-                    gi = op.vjps[0](g, *xs, out=out, i=i, **vertex.params)
-                else:
-                    gi = op.vjps[i](g, *xs, out=out, **vertex.params)
-                if anomaly:
-                    check_backward(vertex, i, g, gi)
+                gi = rule(vertex, i, g, inputs)
                 shape = parent.shape
-                if (gi.shape if type(gi) is np.ndarray else np.shape(gi)) != shape:
+                if gi.shape != shape:
                     gi = sum_to_shape(gi, shape)
-                    if np.shape(gi) != shape:
-                        raise RuntimeError(f"internal error: the VJP of {op.name} for input "
-                                           f"{i} gave shape {np.shape(gi)}, expected {shape}")
+                    if gi.shape != shape:
+                        raise RuntimeError(f"internal error: the rule of {vertex.op.name} for "
+                                           f"input {i} gave shape {gi.shape}, expected {shape}")
                 prev = grads.get(parent)
                 grads[parent] = gi if prev is None else prev + gi  # never in place: gi may alias
-            if not retain_graph:
-                vertex.free()
-                freed.append(vertex)
+            leave(vertex)
+        return found
+
+
+class Backward:
+    """The numeric reading: gradients are ndarrays, or Tensors with `create_graph`.
+
+    With `create_graph`, `wrap(array, vertex)` turns a saved array back into a Tensor attached
+    to the graph, so the rules record and can be differentiated again. Each node's saved
+    values are checked before use (in-place changes, see inplace.py) and, without
+    `retain_graph`, freed after.
+    """
+
+    def __init__(self, retain_graph: bool, create_graph: bool, wrap: Any = None) -> None:
+        self.retain_graph = retain_graph
+        self.create_graph = create_graph
+        self.wrap = wrap
+        self.anomaly = MODE.anomaly
+        self.checked: set[int] = set()  # fingerprinted arrays already compared
+        self.freed: list[Node] = []
+
+    def enter(self, node: Node, g: Any) -> Any:
+        if node.freed:
+            raise _freed_error(node)
+        if node.retain:
+            _keep(node, g)
+        if node.versions is not None or node.saved_out is not None:
+            _check_versions(node)
+        xs = node.saved if node.saved is not None else node.inputs
+        if node.watched is not None:
+            for i in node.watched:
+                if id(xs[i]) not in self.checked:
+                    _check_print(node, i, self.checked)
+        out = node.saved_out
+        if self.create_graph:
+            wrap = self.wrap
+            xs = tuple(wrap(x, v) if isinstance(x, np.ndarray) else x
+                       for x, v in zip(xs, node.inputs, strict=True))
+            out = wrap(out, node) if out is not None else None
+        return xs, out
+
+    def rule(self, node: Node, i: int, g: Any, inputs: Any) -> Any:
+        xs, out = inputs
+        gi = node.op.vjp(i)(g, *xs, out=out, **node.params)
+        if self.anomaly:
+            check_backward(node, i, g, gi)
+        return gi
+
+    def leave(self, node: Node) -> None:
+        if not self.retain_graph:
+            node.free()
+            self.freed.append(node)
+
+
+def backward(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
+             wrap: Any = None, wrt: tuple[Any, ...] = ()) -> dict[Any, Any]:
+    """∂L/∂leaf for every leaf (and ∂L/∂v for v in `wrt`, where the sweep stops) by the numeric
+    reading. If it stops part-way, the nodes it freed are marked, so a retry says so."""
+    reading = Backward(retain_graph, create_graph, wrap)
+    try:
+        return sweep(root, g_root, reading, wrt)
     except BaseException:
-        for vertex in freed:  # so a retry says what happened instead of blaming retain_graph
-            vertex.freed = INTERRUPTED
+        for node in reading.freed:
+            node.freed = INTERRUPTED
         raise
-    return leaves
 
 
 INTERRUPTED = "interrupted"  # Node.freed when a backward() that freed it did not finish

@@ -3,9 +3,9 @@
     loss = ((X @ w - y) ** 2).mean()
     am.explain(loss, wrt=w).formula        # '2/N · Xᵀ · (X·w − y)'
 
-The explainer runs the engine's reverse sweep (the same toposort, the same order, the same
-undoing of broadcasts) but applies each op's symbolic VJP (`Op.formulas`) to expressions
-instead of its numeric VJP to arrays. So every factor of the result can be traced to the step
+The explainer runs the engine's reverse sweep (`engine.sweep`: the same toposort, the same
+order, the same undoing of broadcasts) with a symbolic reading: each op's rule is applied to
+expressions instead of arrays. So every factor of the result can be traced to the step
 that made it: the 1/N to the mean, the 2 to the square, the Xᵀ to the matrix product.
 """
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import symbolic as sym
-from .engine import sweep
+from .engine import backward, sweep
 from .graph import Node, toposort
 from .shapes import reduced_axes
 from .symbolic import Expr, Printer, to_ascii
@@ -98,6 +98,60 @@ def _depth(root: Any) -> int:
     return depth[id(root)]
 
 
+class _Symbolic:
+    """The reverse sweep's symbolic reading: gradients are expressions in the user's names.
+
+    Each rule is the op's own (`Op.formula`), applied to the expressions of its inputs; every
+    node on a path to a wrt tensor becomes a Step that records, per input, the local rule in ḡ
+    and its result, so each factor of the formula traces back to the op that made it.
+    """
+
+    def __init__(self, explanation: Explanation) -> None:
+        self.e = explanation
+        self.steps: list[Step] = []
+        self.seen: set[int] = set()  # inputs that already got a share (fan-out adds)
+        self.reaches = _reaching(toposort(explanation.root), {id(w) for w in explanation.wrt})
+
+    def enter(self, node: Node, g: Expr) -> Any:
+        xs = tuple(self.e.exprs[p] for p in node.inputs)
+        params = {k: sym.Array(k, x, x.shape) if isinstance(x, np.ndarray) and x.dtype == bool
+                  else x for k, x in node.params.items()}
+        self.steps.append(Step(node, self.e.written[node], g, []))
+        return xs, params
+
+    def rule(self, node: Node, i: int, g: Expr, inputs: Any) -> Expr:
+        xs, params = inputs
+        parent = node.inputs[i]
+        gi, summed = self._share(node, i, g, xs, params)
+        if id(parent) in self.reaches:
+            local = self._share(node, i, sym.Sym(G, node.shape), xs, params)[0]
+            self.steps[-1].parts.append(Part(parent, self.e.exprs[parent], local, gi, summed,
+                                             id(parent) in self.seen))
+        self.seen.add(id(parent))
+        return gi
+
+    def leave(self, node: Node) -> None:
+        if not self.steps[-1].parts:
+            self.steps.pop()
+
+    def _share(self, node: Node, i: int, g: Expr, xs: tuple[Expr, ...],
+               params: dict[str, Any]) -> tuple[Expr, tuple[int, ...]]:
+        """Input i's share of g by the op's rule, summed back to the input's shape."""
+        shape = node.inputs[i].shape
+        gi = node.op.formula(i)(g, *xs, out=self.e.exprs[node], **params)
+        summed = reduced_axes(gi.shape, shape) if len(gi.shape) >= len(shape) else ()
+        return gi.sum_to(shape), summed
+
+
+def _reaching(order: list[Any], ends: set[int]) -> set[int]:
+    """ids of the vertices on a path to a wrt tensor (inputs come first in `order`)."""
+    reach: set[int] = set()
+    for v in order:
+        if id(v) in ends or any(id(p) in reach for p in getattr(v, "inputs", ())):
+            reach.add(id(v))
+    return reach
+
+
 class Explanation:
     """The derivation of ∂root/∂wrt.
 
@@ -154,62 +208,13 @@ class Explanation:
                        t.shape)
 
     def _backward(self) -> None:
-        """The engine's reverse sweep, applying each op's symbolic VJP to expressions."""
-        order = toposort(self.root)
-        ends = {id(v) for v in self.wrt}
-        reaches = self._reaching(order, ends)
-        grads: dict[Any, Expr] = {self.root: sym.Const(sym.Fraction(1))}
-        found: dict[Any, Expr] = {}
-        self.steps: list[Step] = []
-        for v in reversed(order):
-            g = grads.pop(v, None)
-            if g is None:
-                continue
-            if not isinstance(v, Node) or id(v) in ends:
-                found[v] = g
-                continue
-            xs = tuple(self.exprs[p] for p in v.inputs)
-            params = {k: sym.Array(k, x, x.shape) if isinstance(x, np.ndarray) and x.dtype == bool
-                      else x for k, x in v.params.items()}
-            step = Step(v, self.written[v], g, [])
-            for i, p in enumerate(v.inputs):
-                if not p.requires_grad:
-                    continue
-                gi, summed = self._rule(v, i, g, xs, params, p.shape)
-                if id(p) in reaches:
-                    local = self._rule(v, i, sym.Sym(G, v.shape), xs, params, p.shape)[0]
-                    step.parts.append(Part(p, self.exprs[p], local, gi, summed, p in grads))
-                grads[p] = gi if p not in grads else grads[p] + gi
-            if step.parts:
-                self.steps.append(step)
+        """The engine's reverse sweep, read symbolically (see `_Symbolic`)."""
+        reading = _Symbolic(self)
+        found = sweep(self.root, sym.Const(sym.Fraction(1)), reading, tuple(self.wrt))
+        self.steps: list[Step] = reading.steps
         zero = sym.Const(sym.Fraction(0))
         self.expressions: dict[str, Expr] = {
             self._name(w): found.get(w, sym.expand(zero, w.shape, ())) for w in self.wrt}
-
-    def _rule(self, v: Node, i: int, g: Expr, xs: tuple[Expr, ...], params: dict[str, Any],
-              shape: tuple[int, ...]) -> tuple[Expr, tuple[int, ...]]:
-        """Input i's share of g by the op's formula, summed back to the input's shape."""
-        op = v.op
-        out = self.exprs[v]
-        if op.variadic:
-            gi = op.formulas[0](g, *xs, out=out, i=i, **params)
-        else:
-            gi = op.formulas[i](g, *xs, out=out, **params)
-        summed = reduced_axes(gi.shape, shape) if len(gi.shape) >= len(shape) else ()
-        gi = gi.sum_to(shape)
-        if gi.shape != shape:
-            raise RuntimeError(f"internal error: the symbolic VJP of {op.name} for input {i} "
-                               f"has shape {gi.shape}, expected {shape}")
-        return gi, summed
-
-    @staticmethod
-    def _reaching(order: list[Any], ends: set[int]) -> set[int]:
-        """ids of the vertices on a path to a wrt tensor (inputs come first in `order`)."""
-        reach: set[int] = set()
-        for v in order:
-            if id(v) in ends or any(id(p) in reach for p in getattr(v, "inputs", ())):
-                reach.add(id(v))
-        return reach
 
     def _name(self, v: Any, p: Printer | None = None) -> str:
         """How the text refers to a vertex: its name, else its expression (printed tight)."""
@@ -271,9 +276,9 @@ class Explanation:
             fresh[v] = node
         inside = [w for w in self.wrt if w in fresh]  # the others get no gradient: 0
         copy = {id(fresh[w]): w for w in inside}
-        found = sweep(fresh[self.root], np.ones((), dtype=values[self.root].dtype),
-                      retain_graph=False, create_graph=False,
-                      wrt=tuple(fresh[w] for w in inside))
+        found = backward(fresh[self.root], np.ones((), dtype=values[self.root].dtype),
+                         retain_graph=False, create_graph=False,
+                         wrt=tuple(fresh[w] for w in inside))
         return values, {copy[id(k)]: g for k, g in found.items() if id(k) in copy}
 
     # ---- printing ---------------------------------------------------------------------

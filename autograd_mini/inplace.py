@@ -27,7 +27,7 @@ guarded by a lock, so threads that build graphs on shared parameters keep exact 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -66,8 +66,8 @@ def fingerprint(a: np.ndarray) -> bytes:
     return a.flat[_positions(a.size)].tobytes()
 
 
-def hold(arrays: Iterable[Any], watched: Iterable[Any] = ()) -> tuple[np.ndarray, ...] | None:
-    """Make the owners of `arrays` read-only; fingerprint those in `watched`.
+def hold(arrays: Sequence[Any], watched: tuple[int, ...] = ()) -> tuple[np.ndarray, ...] | None:
+    """Make the owners of `arrays` read-only; fingerprint arrays[i] for i in `watched`.
 
     Returns the owners locked (to `release` later; holding them also keeps their ids from
     being reused). Arrays that are read-only already and not ours (np.broadcast_to views,
@@ -90,7 +90,8 @@ def hold(arrays: Iterable[Any], watched: Iterable[Any] = ()) -> tuple[np.ndarray
             else:
                 continue
             locked.append(o)
-        for a in watched:
+        for i in watched:
+            a = arrays[i]
             k = id(a if a.base is None else owner(a))
             if k in HELD:
                 prints = PRINTS.get(k)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,16 @@ class Op:
     variadic: bool = False
     shape_error: Callable[..., str | None] | None = None
     numpy: tuple[Callable[..., Any], ...] = ()
+
+
+    def vjp(self, i: int) -> Rule:
+        """The rule giving input i's share of the gradient (a variadic op has one rule for
+        all its inputs, told which one by `i=`)."""
+        return partial(self.vjps[0], i=i) if self.variadic else self.vjps[i]
+
+    def formula(self, i: int) -> Rule:
+        """The rule the explainer applies to expressions for input i (as `vjp`)."""
+        return partial(self.formulas[0], i=i) if self.variadic else self.formulas[i]
 
 
 OPS: dict[str, Op] = {}

@@ -46,7 +46,7 @@ def sum_to_shape(g: Any, shape: Shape) -> Any:
 
     If y = broadcast(x), then ∂L/∂x = Σ over the broadcast axes of ∂L/∂y.
     """
-    gshape = np.shape(g)
+    gshape = g.shape
     if gshape == shape:
         return g
     if len(gshape) < len(shape):  # a rule returned something smaller: stretch it

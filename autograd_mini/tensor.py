@@ -168,33 +168,27 @@ class Tensor:
             raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
         inputs = []
         versions = []
-        watched: list[int] | None = None  # saved arrays that existed before this graph
+        watched: tuple[int, ...] = ()  # saved arrays that existed before this graph
         i = 0
         for a in args:
             if isinstance(a, Tensor):
                 inputs.append(a if a._node is None else a._node)
                 versions.append(a._version)
-                shared = a._shared
+                if a._shared:
+                    watched += (i,)
             else:
                 inputs.append(_constant(xs[i], op, args, xs, params))
                 versions.append(0)
-                shared = type(a) is np.ndarray  # the caller's own array (converted ones are copies)
-            if shared:
-                if watched is None:
-                    watched = [i]
-                else:
-                    watched.append(i)
+                if type(a) is np.ndarray:  # the caller's own array (converted ones are copies)
+                    watched += (i,)
             i += 1
         node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
                     out if op.save_out else None, out)
         if op.save_inputs:
             node.versions = tuple(versions)
-            if watched is None:
-                node.held = inplace.hold(xs + [out] if op.save_out else xs)
-            else:
-                node.watched = tuple(watched)
-                node.held = inplace.hold(xs + [out] if op.save_out else xs,
-                                         [xs[i] for i in watched])
+            node.held = inplace.hold(xs + [out] if op.save_out else xs, watched)
+            if watched:
+                node.watched = watched
         elif op.save_out:
             node.held = inplace.hold((out,))
         if trace is not None:
@@ -758,12 +752,12 @@ def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
                              f"shape {root.shape}; they must match. Pass ∂L/∂output, an array "
                              f"of shape {root.shape} (np.ones({root.shape}) for a plain sum).")
     if not create_graph:
-        return engine.sweep(_vertex(root), g, retain_graph=retain_graph, create_graph=False,
+        return engine.backward(_vertex(root), g, retain_graph=retain_graph, create_graph=False,
                             wrt=wrt)
 
     def wrap(array: np.ndarray, vertex: Any) -> Any:
         return vertex if isinstance(vertex, Tensor) else Tensor._make(array, vertex)
 
     with enable_grad():
-        return engine.sweep(_vertex(root), Tensor._make(g, None), retain_graph=True,
+        return engine.backward(_vertex(root), Tensor._make(g, None), retain_graph=True,
                             create_graph=True, wrap=wrap, wrt=wrt)

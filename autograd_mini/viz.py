@@ -452,32 +452,20 @@ def _vjp_shape(node: Node, i: int) -> tuple[int, ...] | None:
     xs = [zeros(p.shape, p.dtype) for p in node.inputs]
     try:
         with np.errstate(all="ignore"):
-            if op.variadic:
-                gi = op.vjps[0](g, *xs, out=g, i=i, **node.params)
-            else:
-                gi = op.vjps[i](g, *xs, out=g, **node.params)
+            gi = op.vjp(i)(g, *xs, out=g, **node.params)
     except Exception:  # a rule that needs real values: better no label than a wrong one
         return None
     return tuple(np.shape(gi))
 
 
 def _vjp_text(node: Node, i: int, names: list[str], out: str) -> str:
-    """The op's symbolic VJP for input i, in the tensors' names: 'Xᵀ · ḡ'.
-
-    A formula is either a template ('{0}ᵀ · {g}') or a rule run on symbolic expressions,
-    as the explainer does; both read the same entry of the op table.
-    """
-    formulas = node.op.formulas
-    formula = formulas[min(i, len(formulas) - 1)]  # a variadic op has one formula
-    if isinstance(formula, str):
-        return _fill(formula, names, out, node.params)
-    from . import symbolic  # only the rule form needs the expression algebra
+    """The op's rule for input i applied to the tensors' names, as the explainer does: 'Xᵀ · ḡ'."""
+    from . import symbolic  # the expression algebra, as the explainer uses it
 
     xs = [symbolic.Sym(n, p.shape) for n, p in zip(names, node.inputs, strict=True)]
-    extra = {"i": i} if node.op.variadic else {}
     try:
-        e = formula(symbolic.Sym(_GRAD_SYMBOL, node.shape), *xs,
-                    out=symbolic.Sym(out, node.shape), **node.params, **extra)
+        e = node.op.formula(i)(symbolic.Sym(_GRAD_SYMBOL, node.shape), *xs,
+                               out=symbolic.Sym(out, node.shape), **node.params)
         printer = symbolic.Printer()
         text = str(printer(e))
     except Exception:  # a drawing must not fail on one formula the algebra cannot print
