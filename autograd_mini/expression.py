@@ -18,6 +18,7 @@ computed (MAX_NDIM, MAX_ELEMENTS, MAX_WORK), and the length of the printed deriv
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 import os
 import sys
@@ -25,21 +26,31 @@ import unicodedata
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-FUNCTIONS = frozenset({
-    "mean", "sum", "max", "min", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs",
-    "clip", "matmul", "dot", "maximum", "minimum", "softmax", "log_softmax", "logsumexp",
-    "mse_loss",
-})
-METHODS = frozenset({
-    "sum", "mean", "max", "min", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs",
-    "clip", "dot", "reshape", "transpose",
-})
+from . import functions, losses
+from .ops import OPS
+from .tensor import Tensor
+
+
+def _public_functions(*modules: ModuleType) -> dict[str, Any]:
+    """The functions a module defines for users (no leading underscore), by name."""
+    return {name: f for m in modules for name, f in vars(m).items()
+            if inspect.isfunction(f) and f.__module__ == m.__name__ and not name.startswith("_")}
+
+
+# Derived from the library, not kept by hand: every am function (one per op of the table,
+# plus the losses), every Tensor method with the same name, and their keyword parameters.
+_CALLABLE = _public_functions(functions, losses)
+FUNCTIONS = frozenset(_CALLABLE)
+METHODS = frozenset(n for n in FUNCTIONS | set(OPS) if callable(getattr(Tensor, n, None)))
+KEYWORDS = frozenset(p.name for f in _CALLABLE.values()
+                     for p in list(inspect.signature(f).parameters.values())[1:]
+                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 ATTRIBUTES = frozenset({"T"})
-KEYWORDS = frozenset({"axis", "keepdims", "reduction"})
 OPERATORS: dict[type, Any] = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b, ast.MatMult: lambda a, b: a @ b,
