@@ -193,3 +193,23 @@ def test_numbers_alone_are_folded_within_the_limits() -> None:
     assert tree.left.left.right.value == 1000  # type: ignore[attr-defined]
     root, _ = build("sum(w ** (1 + 1))", ["w"], ["w=3"])
     assert root.ndim == 0
+
+
+def test_the_whitelist_follows_the_op_table() -> None:
+    """Every op with an am function is callable from the command line, with no edit there."""
+    import autograd_mini as am
+    from autograd_mini.expression import FUNCTIONS, METHODS
+    from autograd_mini.ops import OPS
+
+    public = {name for name in OPS if callable(getattr(am, name, None))}
+    assert public and public <= FUNCTIONS
+    assert {"mse_loss", "cross_entropy", "binary_cross_entropy_with_logits"} <= FUNCTIONS
+    assert {"sum", "mean", "var", "std", "reshape", "transpose"} <= METHODS
+    assert "backward" not in METHODS and "detach" not in METHODS
+
+
+def test_a_new_op_explains_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    status = run_explain("mean(softplus(X @ w) - y * (X @ w))", wrt=["w"],
+                         shapes=["X=20x3", "w=3x1", "y=20x1"])
+    out = capsys.readouterr().out
+    assert status == 0 and "σ(X·w)" in out and "softplus" in out
