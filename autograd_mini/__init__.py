@@ -9,7 +9,7 @@
 from . import nn, optim
 from .anomaly import detect_anomaly
 from .explain import Explanation, explain
-from .functional import grad, hessian, jacobian, value_and_grad
+from .transforms import grad, hessian, jacobian, value_and_grad
 from .functions import (
     abs,
     broadcast_to,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .functional import hessian, value_and_grad
+from .transforms import hessian, value_and_grad
 from .tensor import Tensor
 
 __all__ = ["minimize"]

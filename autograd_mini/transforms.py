@@ -1,4 +1,4 @@
-"""Gradients as functions: grad, value_and_grad, jacobian, hessian (and the grad-mode switches).
+"""Gradients as functions: grad, value_and_grad, jacobian, hessian.
 
 These take and return ndarrays. Given a Tensor that requires grad (as inside another
 transform) they return Tensors still attached to the graph, which is how
@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from .functions import stack
-from .mode import MODE, enable_grad, no_grad
+from .mode import MODE, enable_grad
 from .ops import OPS
 from .tensor import Tensor, _gradients, _vertex
 
-__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "no_grad", "enable_grad"]
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian"]
 
 Argnums = int | Sequence[int]
 
