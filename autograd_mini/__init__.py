@@ -9,7 +9,6 @@
 from . import nn, optim
 from .anomaly import detect_anomaly
 from .explain import Explanation, explain
-from .transforms import grad, hessian, jacobian, value_and_grad
 from .functions import (
     abs,
     broadcast_to,
@@ -51,6 +50,7 @@ from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .optimize import minimize
 from .tensor import BroadcastWarning, Tensor
+from .transforms import grad, hessian, jacobian, value_and_grad
 from .viz import RendererNotFoundError, draw_graph, render_graph
 
 __version__ = "0.1.0"

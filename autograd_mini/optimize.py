@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .transforms import hessian, value_and_grad
 from .tensor import Tensor
+from .transforms import hessian, value_and_grad
 
 __all__ = ["minimize"]
 
