@@ -1,5 +1,6 @@
-"""What the example comparisons share: the questions they answer, the autodiff-vs-closed-form
-table, the output folder, graphs, explanations, plots, progress bars and the PASS/FAIL verdict.
+"""What the example comparisons share: the questions they answer (or the data sets they use),
+the autodiff-vs-closed-form table, the output folder, graphs, explanations, plots, progress bars
+and the PASS/FAIL verdict.
 
 An example builds one `Comparison`, adds a row per gradient (autodiff next to the closed form
 the question gives), writes its files through it and returns it from `main()`; `run_script`
@@ -35,11 +36,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Question:
-    """The public question or article an example answers."""
+    """The public question or article an example answers, or the public data set it uses."""
 
     title: str
     where: str
     url: str | None = None  # None when there is no stable address to link
+    kind: str = "question"  # or "data set": how the printed line and the report introduce it
 
     def cite(self) -> str:
         """`"Title" (where, url)`, for printed output."""
@@ -59,31 +61,47 @@ QUESTIONS = {
     "house_prices": Question("The Gradient: A Visual Descent", "an article",
                              "https://thelaziestprogrammer.com/sharrington/math-of-machine-"
                              "learning/the-gradient-a-visual-descent"),
+    "logistic_regression": Question(
+        "Breast Cancer Wisconsin (Diagnostic): 569 tumours, 30 features, malignant or benign",
+        "scikit-learn's load_breast_cancer", "https://scikit-learn.org/stable/modules/generated/"
+        "sklearn.datasets.load_breast_cancer.html", kind="data set"),
+    "mlp_digits": Question(
+        "Optical Recognition of Handwritten Digits: 1,797 images of 8×8 pixels, digits 0–9",
+        "scikit-learn's load_digits", "https://scikit-learn.org/stable/modules/generated/"
+        "sklearn.datasets.load_digits.html", kind="data set"),
 }
 
 # The `examples` extra: the examples draw their plots with matplotlib and show progress with
-# tqdm. Without them the demo says how to install them instead of failing five times.
-EXTRA_MODULES = ("matplotlib", "tqdm")
+# tqdm; the classifiers load scikit-learn's bundled data sets, compare with its
+# LogisticRegression and minimise with SciPy. Without them the demo says how to install them
+# instead of failing example after example. Module name → the name pip installs it under.
+EXTRA_MODULES = {"matplotlib": "matplotlib", "tqdm": "tqdm", "scipy": "scipy",
+                 "sklearn": "scikit-learn"}
 INSTALL_EXAMPLES = "pip install 'autograd-mini[examples]'"
 
 
 def missing_extras() -> list[str]:
-    """The modules of the `examples` extra that cannot be imported here (empty if none)."""
+    """The packages of the `examples` extra that cannot be imported here (empty if none)."""
     missing = []
-    for name in EXTRA_MODULES:
+    for module, package in EXTRA_MODULES.items():
         try:
-            importlib.import_module(name)
+            importlib.import_module(module)
         except ImportError:
-            missing.append(name)
+            missing.append(package)
     return missing
 
 
+def _and(names: Sequence[str]) -> str:
+    """Names joined for a sentence: a; a and b; a, b and c."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def missing_extras_message(who: str) -> str | None:
-    """One line saying which extra modules are missing and how to install them, or None."""
+    """One line saying which extra packages are missing and how to install them, or None."""
     missing = missing_extras()
     if not missing:
         return None
-    return (f"{who}: the examples need {' and '.join(missing)}, which "
+    return (f"{who}: the examples need {_and(missing)}, which "
             f"{'is' if len(missing) == 1 else 'are'} not installed; install them with: "
             f"{INSTALL_EXAMPLES}")
 
@@ -149,7 +167,7 @@ class Comparison:
         folder.mkdir(parents=True, exist_ok=True)
         print(f"{name}: {title}")
         if name in QUESTIONS:
-            print(f"question: {QUESTIONS[name].cite()}")
+            print(f"{QUESTIONS[name].kind}: {QUESTIONS[name].cite()}")
         print(f"loss: {loss}")
         return cls(name, title, loss, folder, perturb=perturb)
 
@@ -258,19 +276,24 @@ class Comparison:
         self.check(f"the explanation's formula evaluates to the autodiff gradient "
                    f"(rel {self.explain_check:.1e})", self.explain_check <= TOLERANCE)
 
-    def graphs(self, root: Tensor, stem: str = "graph") -> list[Path]:
+    def graphs(self, root: Tensor, stem: str = "graph",
+               max_nodes: int | None = None) -> list[Path]:
         """Write the forward and the backward graph of `root`: stem_forward.svg/.dot and
-        stem_backward.svg/.dot (the .dot alone when no renderer is installed)."""
+        stem_backward.svg/.dot (the .dot alone when no renderer is installed).
+
+        `max_nodes`, when given, bounds the boxes drawn (am.draw_graph refuses a larger graph).
+        """
         render = getattr(am, "render_graph", None)
         if render is None:
             print("(graphs skipped: this build has no am.render_graph)")
             return []
+        bound = {} if max_nodes is None else {"max_nodes": max_nodes}
         written = []
         for view in ("forward", "backward"):
             svg = self.out / f"{stem}_{view}.svg"
             svg.unlink(missing_ok=True)  # so a stale picture is never reported as new
             try:
-                render(root, svg, backward=view == "backward")
+                render(root, svg, backward=view == "backward", **bound)
             except RuntimeError as e:  # no renderer, or it failed: the .dot is still written
                 print(f"(no {svg.name}: {str(e).splitlines()[0]})")
             written += [p for p in (svg, svg.with_suffix(".dot")) if p.exists()]

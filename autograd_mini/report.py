@@ -45,12 +45,13 @@ class Run:
     def passed(self) -> bool:
         return self.result is not None and self.error is None and self.result.passed
 
-    def summary(self) -> str:
-        """`name  max rel diff 1.5e-16  PASS`, the demo's line for this example."""
+    def summary(self, width: int = 20) -> str:
+        """`name  max rel diff 1.5e-16  PASS`, the demo's line for this example (the name
+        padded to `width`, so the lines of all the examples align)."""
         word = "PASS" if self.passed else "FAIL"
         if self.result is None:
-            return f"{self.name:14s} error: {(self.error or '').splitlines()[-1]}  {word}"
-        return f"{self.name:14s} max rel diff {self.result.max_rel:.1e}  {word}"
+            return f"{self.name:{width}s} error: {(self.error or '').splitlines()[-1]}  {word}"
+        return f"{self.name:{width}s} max rel diff {self.result.max_rel:.1e}  {word}"
 
 
 def write_report(runs: Sequence[Run], out: Path, seconds: float = 0.0) -> Path:
@@ -80,11 +81,13 @@ def _summary(runs: Sequence[Run], seconds: float) -> str:
                     f"<td>{_question(r.name)}</td><td>{rel}</td><td class=\"{cls}\">{word}</td>"
                     f"<td>{r.seconds:.1f} s</td></tr>")
     return ("<p>Each example builds its loss from the library's primitive ops, lets autodiff "
-            "find the gradient and compares it with the hand-derived closed form from the "
-            "question it answers. PASS means every gradient agrees to "
+            "find the gradient and compares it with the hand-derived closed form: the one in "
+            "the question it answers, or, for the two classifiers, the gradient worked out by "
+            "hand. PASS means every gradient agrees to "
             f"{TOLERANCE:.0e} (relative) and every stated check holds.</p>\n"
             "<table class=\"summary\"><tr><th>example</th><th>what it shows</th>"
-            "<th>question</th><th>max rel diff</th><th>result</th><th>time</th></tr>\n"
+            "<th>question or data set</th><th>max rel diff</th><th>result</th><th>time</th>"
+            "</tr>\n"
             + "\n".join(rows)
             + f"\n</table>\n<p>Total {seconds:.1f} s. Re-run one with "
             "<code>autograd-mini compare NAME</code>.</p>")
@@ -96,7 +99,8 @@ def _section(run: Run, out: Path) -> str:
     parts = [f"<section id=\"{run.name}\">",
              f"<h2>{html.escape(run.name)}: {html.escape(title)}</h2>"]
     if run.name in QUESTIONS:
-        parts.append(f"<p>Answers: {_question(run.name)}</p>")
+        lead = "Data set" if QUESTIONS[run.name].kind == "data set" else "Answers"
+        parts.append(f"<p>{lead}: {_question(run.name)}</p>")
     parts.append(f"<pre>{html.escape(run.output)}</pre>")
     if run.error:
         parts.append(f"<pre class=\"fail\">{html.escape(run.error)}</pre>")
@@ -121,7 +125,7 @@ def _section(run: Run, out: Path) -> str:
 
 
 def _question(name: str) -> str:
-    """The question an example answers: its title, linked when it has an address."""
+    """The question an example answers (or its data set): the title, linked if it can be."""
     q = QUESTIONS.get(name)
     if q is None:
         return ""
