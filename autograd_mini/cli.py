@@ -1,6 +1,6 @@
 """The `autograd-mini` command: demo, compare, graph, explain (also `python -m autograd_mini`).
 
-    autograd-mini demo [--out DIR]           all five example comparisons and DIR/index.html
+    autograd-mini demo [--out DIR]           all seven example comparisons and DIR/index.html
     autograd-mini compare NAME [--out DIR]   one of them, printed in full
     autograd-mini graph [--out DIR]          the graph of mean((X·w − y)²), forward and backward
     autograd-mini explain EXPR --wrt w --shape X=100x3 ...   a derivation, step by step
@@ -28,8 +28,10 @@ from .report import Run, write_report
 
 __all__ = ["EXAMPLES", "main", "build_parser", "run_example"]
 
-# In the order the demo runs them: from the plain gradient to what it is used for.
-EXAMPLES = ("mse_gradient", "bias_term", "two_points", "house_prices", "learning_rate")
+# In the order the demo runs them: from the plain gradient to what it is used for, then the
+# step after linear regression: a linear classifier and a small neural network.
+EXAMPLES = ("mse_gradient", "bias_term", "two_points", "house_prices", "learning_rate",
+            "logistic_regression", "mlp_digits")
 
 
 def example(name: str) -> ModuleType:
@@ -47,7 +49,7 @@ def run_example(name: str, out: Path, quiet: bool = True) -> Run:
             stack.enter_context(contextlib.redirect_stdout(buffer))
         try:
             result = example(name).main(out=out)
-        except Exception:  # noqa: BLE001 - one broken example must not hide the other four
+        except Exception:  # noqa: BLE001 - one broken example must not hide the others
             error = traceback.format_exc()
     return Run(name, result, buffer.getvalue(), error, time.perf_counter() - start)
 
@@ -71,14 +73,15 @@ def _extras_missing(command: str) -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run all five examples, print one line each, write the report; 1 if any failed."""
+    """Run all the examples, print one line each, write the report; 1 if any failed."""
     if _extras_missing("demo"):
         return 2
     start = time.perf_counter()
     runs = []
+    width = max(len(name) for name in EXAMPLES) + 1  # the names line up
     for name in progress(EXAMPLES, "demo", total=len(EXAMPLES)):
         run = run_example(name, args.out / name)
-        _echo(run.summary())
+        _echo(run.summary(width))
         runs.append(run)
     seconds = time.perf_counter() - start
     page = write_report(runs, args.out, seconds)
@@ -155,12 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse tree for all subcommands."""
     parser = argparse.ArgumentParser(
         prog="autograd-mini", description="Reverse-mode autodiff for NumPy that shows its work: "
-        "autodiff next to the closed forms of five questions about gradient descent, graphs "
-        "and step-by-step explanations.")
+        "autodiff next to hand-derived gradients in seven examples, from five questions about "
+        "gradient descent for linear regression to logistic regression and a small neural "
+        "network, with graphs and step-by-step explanations.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="run all five comparisons and write an HTML report")
+    p = sub.add_parser("demo", help="run all seven comparisons and write an HTML report")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"output folder (default {DEFAULT_OUT}); the report is OUT/index.html")
     p.set_defaults(func=cmd_demo)
