@@ -1,5 +1,6 @@
-"""The five seed comparisons: each runs, agrees with its closed form, writes what it promises;
-two_points prints the article's table; a wrong closed form fails."""
+"""The example comparisons: each runs, agrees with its closed form, writes what it promises;
+two_points prints the article's table; logistic_regression lands on scikit-learn's coefficients;
+mlp_digits learns the digits; a wrong closed form fails."""
 
 from __future__ import annotations
 
@@ -23,10 +24,16 @@ PROMISED = {
     "two_points": ["mse_and_lines.png", "table.txt"],
     "house_prices": ["contour.png", "fit.png"],
     "learning_rate": ["loss_curves.png"],
+    "logistic_regression": ["loss_curves.png"],
+    "mlp_digits": ["curves.png"],
 }
+# The digits network trains for 4 epochs instead of 20 here (about 0.5 s instead of 3 s);
+# the demo test in test_cli.py runs it at full size, where it must reach 0.97.
+REDUCED = {"mlp_digits": {"epochs": 4, "min_accuracy": 0.95}}
 
-# The article's printed table (seed 003), verbatim except that the article ends each first
-# line with a space after the MSE; lines are compared with trailing spaces removed.
+# The printed table of "Gradient Descent Simply Explained (with Example)", verbatim except that
+# the article ends each first line with a space after the MSE; lines are compared with trailing
+# spaces removed.
 ARTICLE_TABLE = """\
 1: w1 = 9.000, w2 = 10.000, MSE: 318.5
    f(1) = 19.000, f(2) = 28.000
@@ -69,7 +76,8 @@ def module(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[cmp.Comparison, str]]:
-    """Each example's main() run once, in-process: its result and what it printed."""
+    """Each example's main() run once, in-process (mlp_digits at a reduced size): its result
+    and what it printed."""
     import contextlib
     import io
 
@@ -77,7 +85,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[cmp.Com
     for name in EXAMPLES:
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            result = module(name).main(out=tmp_path_factory.mktemp(name))
+            result = module(name).main(out=tmp_path_factory.mktemp(name),
+                                       **REDUCED.get(name, {}))
         runs[name] = (result, buffer.getvalue())
     return runs
 
@@ -99,7 +108,7 @@ def test_main_passes_and_writes_its_files(name: str, results: dict) -> None:
     assert "max rel" in printed and "closed form" in printed  # the table's header
 
 
-# Two of the five as separate processes (the others run in-process above): that is the path
+# Two of them as separate processes (the others run in-process above): that is the path
 # a reader takes, and the `__main__` guard plus run_script are the same in every example.
 @pytest.mark.parametrize("name", ["two_points", "learning_rate"])
 def test_script_runs_standalone(name: str, tmp_path: Path) -> None:
@@ -216,3 +225,68 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert list(cmp.progress(range(3), "shown")) == [0, 1, 2]
     assert "shown" in capsys.readouterr().err
+
+
+# ---- logistic_regression and mlp_digits -------------------------------------------------
+
+
+def test_logistic_regression_gradient_and_explanation(results: dict) -> None:
+    result, printed = results["logistic_regression"]
+    n = result.numbers
+    assert n["gradient_rel"] <= 1e-12  # autodiff vs Xᵀ(σ(Xw + b) − y)/N + λw, every point
+    assert n["explain_check"] <= 1e-10
+    assert "∂L/∂w = 0.01·w + 1/N·Xᵀ·(σ(X·w + b) − y)" in printed  # am.explain's result
+    assert all(ok for _, ok in result.checks), result.table()
+    names = [r.name for r in result.rows]
+    assert any("∂L/∂w" in name for name in names) and any("∇²L" in name for name in names)
+
+
+def test_logistic_regression_agrees_with_sklearn(results: dict) -> None:
+    """Gradient descent, Adam and L-BFGS-B all land on LogisticRegression(C = 1/(λN))."""
+    result, printed = results["logistic_regression"]
+    n = result.numbers
+    for key in ("sklearn_rel_diff", "gd_rel_diff", "adam_rel_diff"):
+        assert n[key] <= 1e-4, (key, n[key])
+    assert n["accuracy"] == pytest.approx(n["sklearn_accuracy"], abs=1 / 569)
+    assert 0.97 < n["accuracy"] < 1.0
+    assert "C = 1/(λN) = 0.175747" in printed and "accuracy on the 569 samples" in printed
+
+
+def test_logistic_regression_fails_with_a_wrong_closed_form(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = module("logistic_regression").main(out=tmp_path, perturb=1e-8, gd_steps=20,
+                                                adam_steps=20)
+    assert not result.passed
+    assert 1e-9 < result.max_rel < 1e-5
+    failed = [label for label, ok in result.checks if not ok]
+    assert any(label.startswith("autodiff gradient vs the hand-derived one") for label in failed)
+    assert capsys.readouterr().out.rstrip().splitlines()[-1].startswith("FAIL")
+
+
+def test_mlp_digits_backprop_and_accuracy(results: dict) -> None:
+    result, printed = results["mlp_digits"]
+    n = result.numbers
+    assert n["test_accuracy"] >= 0.95  # 4 epochs; 20 (the default) reach 0.98
+    assert n["train_accuracy"] >= 0.95
+    assert n["finite_difference_rel"] <= 1e-6
+    assert [r.name.split(",")[0] for r in result.rows] == ["∂L/∂W2", "∂L/∂b2", "∂L/∂W1",
+                                                           "∂L/∂b1"]
+    assert max(r.max_rel for r in result.rows) <= 1e-12  # backprop by hand, to rounding
+    assert all(ok for _, ok in result.checks), result.table()
+    assert "test accuracy" in printed and "central differences" in printed
+    assert 0 < n["train_seconds"] < 30
+    # one minibatch's graph, bounded: the boxes and ellipses drawn stay under max_nodes
+    dot = (result.out / "graph_forward.dot").read_text(encoding="utf-8")
+    assert "W1" in dot and "W2" in dot
+    assert dot.count(" [label=") <= module("mlp_digits").GRAPH_MAX_NODES
+
+
+def test_mlp_digits_fails_with_a_wrong_closed_form_or_too_few_epochs(tmp_path: Path) -> None:
+    small = {"out": tmp_path, "epochs": 1, "n_train": 200}
+    wrong = module("mlp_digits").main(perturb=1e-8, min_accuracy=0.0, **small)
+    assert not wrong.passed and 1e-9 < wrong.max_rel < 1e-5
+    assert all(ok for _, ok in wrong.checks)  # it is the rows that fail
+    short = module("mlp_digits").main(**small)  # one epoch on 200 images: far below 0.97
+    assert not short.passed and short.max_rel <= cmp.TOLERANCE
+    assert short.numbers["test_accuracy"] < 0.97
+    assert [ok for label, ok in short.checks if label.startswith("test accuracy")] == [False]
