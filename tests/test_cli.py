@@ -34,6 +34,8 @@ def test_parser_reads_every_subcommand() -> None:
     assert p.parse_args(["demo", "--out", "x"]).out == Path("x")
     args = p.parse_args(["compare", "two_points", "--out", "o"])
     assert (args.name, args.out, args.func) == ("two_points", Path("o"), cli.cmd_compare)
+    for name in ("logistic_regression", "mlp_digits"):
+        assert p.parse_args(["compare", name]).name == name
     assert p.parse_args(["graph"]).out == cmp.DEFAULT_OUT / "graph"
     args = p.parse_args(["explain", "mean((X @ w - y) ** 2)", "--wrt", "w", "--wrt", "y",
                          "--shape", "X=100x3", "--shape", "w=3x1", "--ascii"])
@@ -48,15 +50,18 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
     assert e.value.code == 2
 
 
-def test_demo_prints_five_pass_lines(demo: tuple[int, str, Path]) -> None:
+def test_demo_prints_seven_pass_lines(demo: tuple[int, str, Path]) -> None:
     status, printed, out = demo
     assert status == 0, printed
     lines = [line for line in printed.splitlines() if line.split()[:1] in ([n] for n in
                                                                           cli.EXAMPLES)]
-    assert [line.split()[0] for line in lines] == list(cli.EXAMPLES)
+    assert [line.split()[0] for line in lines] == list(cli.EXAMPLES) == [
+        "mse_gradient", "bias_term", "two_points", "house_prices", "learning_rate",
+        "logistic_regression", "mlp_digits"]
     for line in lines:
         assert re.fullmatch(r"\w+ +max rel diff \d\.\de[-+]\d\d  PASS", line), line
         assert float(line.split()[4]) <= cmp.TOLERANCE
+        assert line.index(" max rel diff") == 20  # the names line up
     assert f"report: {out / 'index.html'}" in printed
 
 
@@ -80,6 +85,23 @@ def test_report_embeds_tables_graphs_and_plots(demo: tuple[int, str, Path]) -> N
     assert page.count('class="pass">PASS') == len(cli.EXAMPLES)
     assert page.count("closed form value") == len(cli.EXAMPLES)  # each table's header
     assert "w1 = 1.985, w2 = 3.024, MSE: 5.64946777215e-05" in page  # the article's last line
+    assert "check: test accuracy 0.9" in page and "≥ 0.97: yes" in page  # the digits network
+    assert "am.minimize (L-BFGS-B): the coefficients agree with scikit-learn" in page
+
+
+def test_report_names_the_data_sets(demo: tuple[int, str, Path]) -> None:
+    """The two classifiers introduce their data set (not a question) and link its page."""
+    _, _, out = demo
+    page = (out / "index.html").read_text(encoding="utf-8")
+    docs = "https://scikit-learn.org/stable/modules/generated/sklearn.datasets."
+    for name, loader in (("logistic_regression", "load_breast_cancer"),
+                         ("mlp_digits", "load_digits")):
+        assert cmp.QUESTIONS[name].kind == "data set"
+        section = page[page.index(f'<section id="{name}">'):]
+        section = section[:section.index("</section>")]
+        assert f"<p>Data set: <a href=\"{docs}{loader}.html\">" in section
+        assert "data set: &quot;" in section and "Answers:" not in section  # printed
+    assert page.count("<p>Answers: ") == 5
 
 
 def test_demo_fails_when_an_example_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -179,10 +201,13 @@ def run_without(modules: tuple[str, ...], code: str) -> subprocess.CompletedProc
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("modules", [("matplotlib", "tqdm"), ("matplotlib",), ("tqdm",)])
+@pytest.mark.parametrize("modules, named", [
+    (("matplotlib", "tqdm"), "matplotlib and tqdm"), (("matplotlib",), "matplotlib"),
+    (("tqdm",), "tqdm"), (("sklearn",), "scikit-learn"),
+    (("tqdm", "scipy", "sklearn"), "tqdm, scipy and scikit-learn")])
 @pytest.mark.parametrize("argv", [["demo"], ["compare", "two_points"]])
 def test_demo_and_compare_without_the_examples_extra_say_how_to_install_it(
-        tmp_path: Path, argv: list[str], modules: tuple[str, ...]) -> None:
+        tmp_path: Path, argv: list[str], modules: tuple[str, ...], named: str) -> None:
     argv = [*argv, "--out", str(tmp_path / "out")]
     done = run_without(modules, f"from autograd_mini.cli import main\nraise SystemExit(main("
                                 f"{argv!r}))")
@@ -190,8 +215,8 @@ def test_demo_and_compare_without_the_examples_extra_say_how_to_install_it(
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith(f"autograd-mini {argv[0]}: the examples need "
-                               f"{' and '.join(modules)}")
+    assert lines[0].startswith(f"autograd-mini {argv[0]}: the examples need {named}, which "
+                               f"{'is' if len(modules) == 1 else 'are'} not installed")
     assert lines[0].endswith("install them with: pip install 'autograd-mini[examples]'")
     assert not (tmp_path / "out").exists()
 
