@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .ops import OPS
+from .recording import record
 from .tensor import ArrayLike, Axis, Tensor, _value
 
 
@@ -49,35 +50,35 @@ def abs(x: ArrayLike) -> Tensor:
 
 def softplus(x: ArrayLike) -> Tensor:
     """log(1 + eˣ), computed as logaddexp(0, x): exact at ±1000, never overflows."""
-    return Tensor._record(OPS["softplus"], _t(x))
+    return record(OPS["softplus"], _t(x))
 
 
 def log1p(x: ArrayLike) -> Tensor:
     """log(1 + x), accurate for x near 0."""
-    return Tensor._record(OPS["log1p"], _t(x))
+    return record(OPS["log1p"], _t(x))
 
 
 def expm1(x: ArrayLike) -> Tensor:
     """eˣ − 1, accurate for x near 0."""
-    return Tensor._record(OPS["expm1"], _t(x))
+    return record(OPS["expm1"], _t(x))
 
 
 def sin(x: ArrayLike) -> Tensor:
-    return Tensor._record(OPS["sin"], _t(x))
+    return record(OPS["sin"], _t(x))
 
 
 def cos(x: ArrayLike) -> Tensor:
-    return Tensor._record(OPS["cos"], _t(x))
+    return record(OPS["cos"], _t(x))
 
 
 def square(x: ArrayLike) -> Tensor:
     """x², element-wise."""
-    return Tensor._record(OPS["square"], _t(x))
+    return record(OPS["square"], _t(x))
 
 
 def logaddexp(a: ArrayLike, b: ArrayLike) -> Tensor:
     """log(eᵃ + eᵇ), element-wise, without overflow."""
-    return Tensor._record(OPS["logaddexp"], a, b)
+    return record(OPS["logaddexp"], a, b)
 
 
 def clip(x: ArrayLike, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor:
@@ -117,7 +118,7 @@ def astype(x: ArrayLike, dtype: Any) -> Tensor:
 
 def matmul(a: ArrayLike, b: ArrayLike) -> Tensor:
     """a @ b, with NumPy's rules for 1-D operands and batches."""
-    return Tensor._record(OPS["matmul"], a, b)
+    return record(OPS["matmul"], a, b)
 
 
 def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
@@ -128,28 +129,28 @@ def dot(a: ArrayLike, b: ArrayLike) -> Tensor:
     """
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
-        return Tensor._record(OPS["mul"], a, b)
+        return record(OPS["mul"], a, b)
     if na > 2 or nb > 2:
         raise ValueError(f"dot of shapes {np.shape(a)} and {np.shape(b)}: autograd_mini has "
                          "np.dot only for 1-d and 2-d operands. For a batched product write "
                          "a @ b (am.matmul); np.dot's N-d contraction can be written with "
                          "reshape and @.")
-    return Tensor._record(OPS["matmul"], a, b)
+    return record(OPS["matmul"], a, b)
 
 
 def maximum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Element-wise maximum; where a == b each side gets half the gradient."""
-    return Tensor._record(OPS["maximum"], a, b)
+    return record(OPS["maximum"], a, b)
 
 
 def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
     """Element-wise minimum; where a == b each side gets half the gradient."""
-    return Tensor._record(OPS["minimum"], a, b)
+    return record(OPS["minimum"], a, b)
 
 
 def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """a where cond is true, else b; the condition itself gets no gradient."""
-    return Tensor._record(OPS["where"], a, b, cond=np.array(_value(cond), dtype=bool))
+    return record(OPS["where"], a, b, cond=np.array(_value(cond), dtype=bool))
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
@@ -157,8 +158,8 @@ def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("concatenate needs at least one tensor")
     if axis is None:
-        return Tensor._record(OPS["concatenate"], *[_t(x).reshape(-1) for x in tensors], axis=0)
-    return Tensor._record(OPS["concatenate"], *tensors, axis=axis)
+        return record(OPS["concatenate"], *[_t(x).reshape(-1) for x in tensors], axis=0)
+    return record(OPS["concatenate"], *tensors, axis=axis)
 
 
 def stack(tensors: Sequence[ArrayLike], axis: int = 0) -> Tensor:
@@ -195,12 +196,12 @@ def broadcast_to(x: ArrayLike, shape: int | Sequence[int]) -> Tensor:
 def logsumexp(x: ArrayLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log Σ exp(x), shifted by the max so it never overflows."""
     t = _t(x)
-    return Tensor._record(OPS["logsumexp"], t, axis=_axis_param(axis), keepdims=keepdims)
+    return record(OPS["logsumexp"], t, axis=_axis_param(axis), keepdims=keepdims)
 
 
 def softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     """exp(x) / Σ exp(x) along `axis`, shifted by the max so it never overflows."""
-    return Tensor._record(OPS["softmax"], _t(x), axis=axis)
+    return record(OPS["softmax"], _t(x), axis=axis)
 
 
 def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
@@ -209,7 +210,7 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
     Finite where softmax underflows to 0, and exact at any magnitude of x (the O(1) answer is
     never subtracted from a rounded logsumexp).
     """
-    return Tensor._record(OPS["log_softmax"], _t(x), axis=axis)
+    return record(OPS["log_softmax"], _t(x), axis=axis)
 
 
 def _axis_param(axis: Any) -> Any:

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import functions
 from .ops import OPS, Op
+from .recording import record
 from .tensor import Tensor
 
 # Parameters NumPy has and autograd_mini's functions do not: accepted only at their defaults.
@@ -124,7 +125,7 @@ def ufunc(func: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str
     for op in implementations().get(func, ()):
         params = _as_params(op, func, inputs)
         if params is not None:
-            return Tensor._record(op, *inputs[:len(inputs) - len(params)], **params)
+            return record(op, *inputs[:len(inputs) - len(params)], **params)
     raise TypeError(_no_op(call))
 
 

@@ -91,7 +91,9 @@ def call(name: str, *xs: Any, **params: Any) -> Any:
     op applied to expressions when given the explainer's symbolic ones."""
     for x in xs:
         if is_tensor(x):
-            return x._record(OPS[name], *xs, **params)
+            from .recording import record  # above this module: imported when first needed
+
+            return record(OPS[name], *xs, **params)
         if hasattr(x, "apply_op"):
             return x.apply_op(name, *xs, **params)
     return OPS[name].forward(*xs, **params)

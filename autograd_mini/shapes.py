@@ -9,9 +9,16 @@ import numpy as np
 Shape = tuple[int, ...]
 
 
+class TensorBase:
+    """The base of Tensor, so the modules below tensor.py (this one, ops.py) can recognise a
+    Tensor with isinstance without importing it."""
+
+    __slots__ = ()
+
+
 def is_tensor(x: Any) -> bool:
-    """True for autograd_mini Tensors (duck-typed so this module stays below tensor.py)."""
-    return hasattr(x, "_record")
+    """True for autograd_mini Tensors."""
+    return isinstance(x, TensorBase)
 
 
 def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import anomaly, engine, inplace
+from . import inplace
 from .graph import Node
-from .mode import MODE, enable_grad
-from .ops import OPS, Op
-from .shapes import normalize_axis
+from .mode import MODE
+from .ops import OPS
+from .shapes import TensorBase, normalize_axis
 
 ArrayLike = Any
 Axis = int | tuple[int, ...] | None
@@ -44,54 +43,11 @@ def _as_array(data: ArrayLike, dtype: Any, requires_grad: bool) -> np.ndarray:
     return arr
 
 
-_SCALARS = frozenset({int, float, bool, np.float64, np.float32, np.int64, np.int32})
-
-
-class BroadcastWarning(UserWarning):
-    """An element-wise op broadcast a column (N, 1) against a vector (N,) into (N, N)."""
-
-
-def _operand(a: Any, op: Op, args: tuple[Any, ...]) -> Any:
-    """A non-Tensor operand as a plain ndarray of its own (or a number).
-
-    Lists, np.memmap and other ndarray subclasses are copied now, so changing the caller's
-    object after the forward pass cannot change what backward uses. Masked arrays are
-    refused: their mask would be silently ignored.
-    """
-    if isinstance(a, np.ma.MaskedArray):
-        raise TypeError(f"{op.name}: a masked array operand; autograd_mini would ignore its "
-                        "mask. Pass m.filled(value) (masked entries replaced) or "
-                        "m.compressed() (masked entries dropped) instead.")
-    if isinstance(a, np.generic):
-        return a
-    if isinstance(a, np.ndarray):
-        return np.array(a)  # a plain copy of a subclass (memmap, matrix, ...)
-    try:
-        return np.array(a)
-    except (ValueError, TypeError):
-        return a  # ragged or odd data: the forward fails and _forward_error names it
-
-
-def _warn_column_against_vector(op: Op, args: tuple[Any, ...], xs: list[Any],
-                                out: np.ndarray) -> None:
-    """Warn (once per line of user code) when (N, 1) meets (N,) and makes (N, N)."""
-    n = out.shape[0]
-    shapes = [np.shape(x) for x in xs]
-    if sorted(shapes, key=len) != [(n,), (n, 1)]:
-        return
-    left, right = (_describe(a) for a in args)
-    anomaly.warn_at_user_line(BroadcastWarning(
-        f"{op.name} of {left} and {right} broadcast to {out.shape}: a column (N, 1) against a "
-        f"vector (N,) pairs every element with every other. If they are meant to line up "
-        f"element by element, reshape the vector: y.reshape(-1, 1) (or the column: "
-        f"v.reshape(-1)). Write explicit (N, 1) and (1, M) shapes for an outer product."))
-
-
 def _vertex(t: Tensor) -> Any:
     return t._node if t._node is not None else t
 
 
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array that remembers how it was computed.
 
     `t.grad` holds ∂L/∂t after `L.backward()` for leaves created with requires_grad=True.
@@ -137,64 +93,6 @@ class Tensor:
         t._node = node
         t._version = 0
         t._shared = node is None  # a recorded op's output is fresh memory nobody else sees
-        return t
-
-    @classmethod
-    def _record(cls, op: Op, *args: Any, **params: Any) -> Tensor:
-        """Run `op` forward on the arrays behind `args`; record a Node if a gradient can flow."""
-        xs = [a._data if isinstance(a, Tensor) else
-              a if type(a) is np.ndarray or type(a) in _SCALARS else _operand(a, op, args)
-              for a in args]
-        try:
-            out = op.forward(*xs, **params)
-        except (ValueError, TypeError, IndexError) as e:
-            raise _forward_error(op, args, xs, params, e) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        if len(xs) == 2 and out.ndim == 2 and out.shape[0] == out.shape[1] > 1:
-            _warn_column_against_vector(op, args, xs, out)
-        trace = anomaly.check_forward(op, args, xs, out) if MODE.anomaly else None
-        # Plain loops, not any(generator) or comprehensions: this runs once per op, and their
-        # set-up costs more than the work itself.
-        record = False
-        if MODE.grad_enabled:
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
-                    break
-        if not record:
-            return cls._make(out, None)
-        if out.dtype.kind not in "biuf":
-            raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
-        inputs = []
-        versions = []
-        watched: tuple[int, ...] = ()  # saved arrays that existed before this graph
-        i = 0
-        for a in args:
-            if isinstance(a, Tensor):
-                inputs.append(a if a._node is None else a._node)
-                versions.append(a._version)
-                if a._shared:
-                    watched += (i,)
-            else:
-                inputs.append(_constant(xs[i], op, args, xs, params))
-                versions.append(0)
-                if type(a) is np.ndarray:  # the caller's own array (converted ones are copies)
-                    watched += (i,)
-            i += 1
-        node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
-                    out if op.save_out else None, out)
-        if op.save_inputs:
-            node.versions = tuple(versions)
-            node.held = inplace.hold(xs + [out] if op.save_out else xs, watched)
-            if watched:
-                node.watched = watched
-        elif op.save_out:
-            node.held = inplace.hold((out,))
-        if trace is not None:
-            node.trace = trace
-        t = cls._make(out, node)
-        node.out_ref = weakref.ref(t)
         return t
 
     # ---- attributes ---------------------------------------------------------------------
@@ -253,7 +151,7 @@ class Tensor:
     @grad.setter
     def grad(self, value: ArrayLike | None) -> None:
         if value is not None:
-            problem = _operand_problem(value)
+            problem = operand_problem(value)
             if problem is not None:
                 raise problem[0](f"t.grad = ...: the value {problem[1]}; assign None or an "
                                  f"array of shape {self.shape}.")
@@ -360,7 +258,7 @@ class Tensor:
         """
         dtype = np.dtype(dtype)
         if dtype.kind == "f" and self._requires_grad:
-            return Tensor._record(OPS["astype"], self, dtype=dtype)
+            return record(OPS["astype"], self, dtype=dtype)
         return Tensor._make(self._data.astype(dtype), None)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
@@ -411,52 +309,52 @@ class Tensor:
         A non-scalar tensor needs `grad` (∂L/∂self, same shape): backward then computes the
         vector-Jacobian product gradᵀ·∂self/∂leaf.
         """
-        for leaf, g in _gradients(self, grad, retain_graph, create_graph).items():
+        for leaf, g in gradients(self, grad, retain_graph, create_graph).items():
             g = np.array(g._data if isinstance(g, Tensor) else g, dtype=leaf.dtype)  # a copy
             leaf._grad = g if leaf._grad is None else leaf._grad + g
 
     # ---- operators ----------------------------------------------------------------------
 
     def __add__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["add"], self, other)
+        return record(OPS["add"], self, other)
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["add"], other, self)
+        return record(OPS["add"], other, self)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["sub"], self, other)
+        return record(OPS["sub"], self, other)
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["sub"], other, self)
+        return record(OPS["sub"], other, self)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["mul"], self, other)
+        return record(OPS["mul"], self, other)
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["mul"], other, self)
+        return record(OPS["mul"], other, self)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["div"], self, other)
+        return record(OPS["div"], self, other)
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["div"], other, self)
+        return record(OPS["div"], other, self)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["matmul"], self, other)
+        return record(OPS["matmul"], self, other)
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["matmul"], other, self)
+        return record(OPS["matmul"], other, self)
 
     def __pow__(self, other: ArrayLike) -> Tensor:
         if isinstance(other, (int, float, np.number)) and not isinstance(other, bool):
-            return Tensor._record(OPS["pow"], self, p=other)
-        return Tensor._record(OPS["power"], self, other)
+            return record(OPS["pow"], self, p=other)
+        return record(OPS["power"], self, other)
 
     def __rpow__(self, other: ArrayLike) -> Tensor:
-        return Tensor._record(OPS["power"], other, self)
+        return record(OPS["power"], other, self)
 
     def __neg__(self) -> Tensor:
-        return Tensor._record(OPS["neg"], self)
+        return record(OPS["neg"], self)
 
     def __pos__(self) -> Tensor:
         return self
@@ -482,7 +380,7 @@ class Tensor:
         recording = MODE.grad_enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
         if recording and self._node is not None:
-            return Tensor._record(OPS[_IN_PLACE_OPS[symbol]], self, other)
+            return record(OPS[_IN_PLACE_OPS[symbol]], self, other)
         if recording:
             who = f"'{self.name}'" if self.name else f"a leaf tensor {self.shape}"
             raise RuntimeError(
@@ -495,7 +393,7 @@ class Tensor:
             ufunc(data, _value(other), out=data, casting="same_kind")
         except (TypeError, ValueError) as e:
             kind = TypeError if isinstance(e, TypeError) else ValueError
-            raise kind(f"{symbol} on {_describe(self)} with {_describe(other)}: {e}. The "
+            raise kind(f"{symbol} on {describe(self)} with {describe(other)}: {e}. The "
                        "result must keep the tensor's shape and dtype.") from None
         self._version += 1
         return self
@@ -538,80 +436,80 @@ class Tensor:
         if sorted(perm) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}")
-        return Tensor._record(OPS["transpose"], self, axes=perm)
+        return record(OPS["transpose"], self, axes=perm)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same values in a new shape (one entry may be -1)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])  # type: ignore[arg-type]
-        return Tensor._record(OPS["reshape"], self, shape=tuple(int(n) for n in shape))  # type: ignore[arg-type]
+        return record(OPS["reshape"], self, shape=tuple(int(n) for n in shape))  # type: ignore[arg-type]
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """Repeat values along new or size-1 axes to reach `shape` (as np.broadcast_to)."""
-        return Tensor._record(OPS["broadcast_to"], self, shape=tuple(shape))
+        return record(OPS["broadcast_to"], self, shape=tuple(shape))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return Tensor._record(OPS["getitem"], self, index=_index(index))
+        return record(OPS["getitem"], self, index=_index(index))
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return Tensor._record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
+        return record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
                               keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return Tensor._record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
+        return record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
                               keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum; tied entries share the gradient evenly."""
-        return Tensor._record(OPS["max"], self, axis=_axis(axis, self, "max"),
+        return record(OPS["max"], self, axis=_axis(axis, self, "max"),
                               keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The minimum; tied entries share the gradient evenly."""
-        return Tensor._record(OPS["min"], self, axis=_axis(axis, self, "min"),
+        return record(OPS["min"], self, axis=_axis(axis, self, "min"),
                               keepdims=keepdims)
 
     def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         """Variance Σ(x − x̄)² / (N − ddof) over `axis`."""
-        return Tensor._record(OPS["var"], self, axis=_axis(axis, self, "var"),
+        return record(OPS["var"], self, axis=_axis(axis, self, "var"),
                               keepdims=keepdims, ddof=_ddof(ddof, "var"))
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         """Standard deviation √var over `axis`."""
-        return Tensor._record(OPS["std"], self, axis=_axis(axis, self, "std"),
+        return record(OPS["std"], self, axis=_axis(axis, self, "std"),
                               keepdims=keepdims, ddof=_ddof(ddof, "std"))
 
     def exp(self) -> Tensor:
-        return Tensor._record(OPS["exp"], self)
+        return record(OPS["exp"], self)
 
     def log(self) -> Tensor:
-        return Tensor._record(OPS["log"], self)
+        return record(OPS["log"], self)
 
     def sqrt(self) -> Tensor:
-        return Tensor._record(OPS["sqrt"], self)
+        return record(OPS["sqrt"], self)
 
     def tanh(self) -> Tensor:
-        return Tensor._record(OPS["tanh"], self)
+        return record(OPS["tanh"], self)
 
     def sigmoid(self) -> Tensor:
-        return Tensor._record(OPS["sigmoid"], self)
+        return record(OPS["sigmoid"], self)
 
     def relu(self) -> Tensor:
-        return Tensor._record(OPS["relu"], self)
+        return record(OPS["relu"], self)
 
     def abs(self) -> Tensor:
-        return Tensor._record(OPS["abs"], self)
+        return record(OPS["abs"], self)
 
     def __abs__(self) -> Tensor:
         return self.abs()
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Limit values to [lo, hi]; the gradient is 0 where a bound was applied."""
-        return Tensor._record(OPS["clip"], self, lo=lo, hi=hi)
+        return record(OPS["clip"], self, lo=lo, hi=hi)
 
     def dot(self, other: ArrayLike) -> Tensor:
         """Matrix product, as `self @ other`."""
-        return Tensor._record(OPS["matmul"], self, other)
+        return record(OPS["matmul"], self, other)
 
 
 _IN_PLACE_OPS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
@@ -626,7 +524,7 @@ def _axis(axis: Any, t: Tensor, op: str) -> Any:
     try:
         normalize_axis(axis, t.ndim)
     except (ValueError, TypeError) as e:
-        raise type(e)(f"{op} of {_describe(t)}: {e}. Axes run from {-t.ndim} to "
+        raise type(e)(f"{op} of {describe(t)}: {e}. Axes run from {-t.ndim} to "
                       f"{t.ndim - 1}; axis=None reduces over all of them.") from None
     return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else axis
 
@@ -655,109 +553,13 @@ def _index(index: Any) -> Any:
     return items[0] if len(items) == 1 and not isinstance(index, tuple) else tuple(items)
 
 
-def _constant(a: Any, op: Op, args: tuple[Any, ...], xs: list[Any],
-              params: dict[str, Any]) -> Tensor:
-    """A non-Tensor operand as a constant graph vertex; object or text arrays are refused."""
-    arr = a if type(a) is np.ndarray else np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise _forward_error(op, args, xs, params, TypeError(f"operand dtype {arr.dtype}"))
-    return Tensor._make(arr, None)
+# Below the class: recording.py builds Tensors, so it imports this module first.
+from .recording import (  # noqa: E402
+    BroadcastWarning,
+    describe,
+    gradients,
+    operand_problem,
+    record,
+)
 
-
-def _describe(x: Any) -> str:
-    """An operand as the user knows it: its name (or kind) and its shape."""
-    if isinstance(x, Tensor):
-        return f"{x.name} {x.shape}" if x.name else f"tensor {x.shape}"
-    if x is None or isinstance(x, (str, bytes, bool, int, float, np.number)):
-        return repr(x)
-    try:
-        return f"{type(x).__name__} {np.shape(x)}"
-    except ValueError:
-        return f"ragged {type(x).__name__}"
-
-
-def _operand_problem(x: Any) -> tuple[type[Exception], str] | None:
-    """What makes a non-Tensor operand unusable (None, text, ragged or non-numeric data)."""
-    if isinstance(x, (Tensor, bool, int, float, np.number)):
-        return None
-    if x is None:
-        return TypeError, "is None"
-    if isinstance(x, (str, bytes)):
-        return TypeError, f"is the string {x!r}, not a number"
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError):
-        return ValueError, "is ragged (its rows have different lengths)"
-    if arr.dtype.kind not in "biuf":
-        return TypeError, f"has dtype {arr.dtype}, not numbers"
-    return None
-
-
-_HINTS = {
-    IndexError: "Index with ints, slices, None, ... or integer arrays inside the shape.",
-    TypeError: "Operands must be Tensors, ndarrays of numbers, or numbers.",
-    ValueError: "Check the operands' shapes and the op's arguments.",
-}
-
-
-def _forward_error(op: Op, args: tuple[Any, ...], xs: list[Any], params: dict[str, Any],
-                   error: Exception) -> Exception:
-    """The error to raise: names the op, the operands and their shapes, the problem, the fix."""
-    operands = [_describe(a) for a in args]
-    where = (op.expr.format(*operands, **params) if not op.variadic
-             else f"{op.name}({', '.join(operands)})")
-    where = where if where.startswith(op.name) else f"{op.name} {where}"
-    for i, a in enumerate(args):
-        bad = _operand_problem(a)
-        if bad is not None:
-            side = ("the operand" if len(args) == 1 else ("the left", "the right")[i]
-                    + " operand" if len(args) == 2 else f"operand {i}")
-            return bad[0](f"{where}: {side} {bad[1]}. Pass a Tensor, an ndarray of "
-                          "numbers or a number, e.g. np.asarray(data, dtype=float).")
-    problem = op.shape_error(*xs, **params) if op.shape_error is not None else None
-    if problem is not None:
-        return ValueError(f"{where}: {problem}. Check the shapes: reshape, "
-                          "transpose or index an operand so they line up.")
-    kind = next(k for k in (ValueError, IndexError, TypeError, Exception) if isinstance(error, k))
-    hint = _HINTS.get(kind, "")
-    if kind is not IndexError and any(np.asarray(x).dtype.kind in "biu" for x in xs):
-        hint = ("An operand holds integers; this op needs floats: make it float first, e.g. "
-                "am.tensor(data, dtype=float).")
-    return kind(f"{where}: {str(error).rstrip('.')}. {hint}".rstrip())
-
-
-def _gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
-               create_graph: bool, wrt: tuple[Any, ...] = ()) -> dict[Any, Any]:
-    """Run the reverse sweep from `root`; return {leaf or wrt vertex: ∂root/∂it · grad}."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward() on a tensor that does not require grad: no input of its graph was "
-            "created with requires_grad=True (or it was computed under am.no_grad()). Create "
-            "the parameters with am.tensor(..., requires_grad=True).")
-    if grad is None:
-        if root.ndim != 0:
-            raise ValueError(
-                f"backward() without grad needs a scalar (0-d) tensor, but this one has shape "
-                f"{root.shape}. Reduce it first (loss.sum() or loss.mean()) or pass "
-                f"grad=∂L/∂output, an array of shape {root.shape}.")
-        g = np.ones((), dtype=root.dtype)
-    else:
-        problem = _operand_problem(grad)
-        if problem is not None:
-            raise problem[0](f"backward(grad=...): grad {problem[1]}; pass ∂L/∂output as an "
-                             f"array of numbers of shape {root.shape}.")
-        g = np.asarray(_value(grad), dtype=root.dtype)
-        if g.shape != root.shape:
-            raise ValueError(f"backward(grad=...): grad has shape {g.shape} but the tensor has "
-                             f"shape {root.shape}; they must match. Pass ∂L/∂output, an array "
-                             f"of shape {root.shape} (np.ones({root.shape}) for a plain sum).")
-    if not create_graph:
-        return engine.backward(_vertex(root), g, retain_graph=retain_graph, create_graph=False,
-                            wrt=wrt)
-
-    def wrap(array: np.ndarray, vertex: Any) -> Any:
-        return vertex if isinstance(vertex, Tensor) else Tensor._make(array, vertex)
-
-    with enable_grad():
-        return engine.backward(_vertex(root), Tensor._make(g, None), retain_graph=True,
-                            create_graph=True, wrap=wrap, wrt=wrt)
+__all__ = ["Tensor", "BroadcastWarning"]

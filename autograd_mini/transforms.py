@@ -21,7 +21,8 @@ import numpy as np
 from .functions import stack
 from .mode import MODE, enable_grad
 from .ops import OPS
-from .tensor import Tensor, _gradients, _vertex
+from .recording import gradients, record
+from .tensor import Tensor, _vertex
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian"]
 
@@ -36,7 +37,7 @@ def _variable(x: Any) -> tuple[Tensor, bool]:
     """
     if isinstance(x, Tensor) and x.requires_grad:
         with enable_grad():
-            return Tensor._record(OPS["reshape"], x, shape=x.shape), True  # a fresh alias
+            return record(OPS["reshape"], x, shape=x.shape), True  # a fresh alias
     # integers become float64, float32 stays
     return Tensor(x, requires_grad=True), MODE.transforms > 0
 
@@ -75,7 +76,7 @@ def _gradients_of(out: Tensor, xs: list[Tensor], nested: bool, grad: Any = None)
     """[∂out/∂x for x in xs] (times `grad` for non-scalar out): zeros where out ignores x."""
     found: dict[Any, Any] = {}
     if out.requires_grad:
-        found = _gradients(out, grad, retain_graph=True, create_graph=nested,
+        found = gradients(out, grad, retain_graph=True, create_graph=nested,
                            wrt=tuple(_vertex(x) for x in xs))
     result = []
     for x in xs:

@@ -14,6 +14,7 @@ import pytest
 
 import autograd_mini as am
 from autograd_mini.ops import OPS
+from autograd_mini.recording import record
 from autograd_mini.tensor import Tensor
 from tests.helpers import assert_close, numeric_grad
 
@@ -191,7 +192,7 @@ def test_concatenate_axis_none_flattens_like_numpy() -> None:
 def test_concatenate_op_refuses_axis_none_at_forward() -> None:
     w = am.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match=r"concatenate.*axis=None"):
-        Tensor._record(OPS["concatenate"], w, w, axis=None)
+        record(OPS["concatenate"], w, w, axis=None)
 
 
 # ---- mse_loss with a list target ----------------------------------------------------------

@@ -17,6 +17,7 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import autograd_mini as am
 from autograd_mini.ops import OPS
+from autograd_mini.recording import record
 from autograd_mini.tensor import Tensor
 from tests.helpers import assert_close, numeric_grad
 
@@ -172,7 +173,7 @@ def _getitem(data: st.DataObject) -> Case:
 
 def _scatter(data: st.DataObject) -> Case:
     index = (np.array([0, 2, 0]),)
-    return (lambda g: Tensor._record(OPS["scatter"], g, index=index, shape=(4, 2))), [
+    return (lambda g: record(OPS["scatter"], g, index=index, shape=(4, 2))), [
         _rng(data).normal(size=(3, 2))]
 
 

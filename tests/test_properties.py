@@ -169,6 +169,10 @@ def _take(L: Any, a: Any) -> Any:
     return a[np.array([0, a.shape[0] - 1, 0])][::-1]
 
 
+def _ramp(shape: tuple[int, ...]) -> np.ndarray:
+    return np.arange(int(np.prod(shape)), dtype=float).reshape(shape)
+
+
 def _mask(shape: tuple[int, ...]) -> np.ndarray:
     return (np.arange(int(np.prod(shape))).reshape(shape) % 2).astype(bool)
 
@@ -205,7 +209,8 @@ UNARY: dict[str, Callable[..., Any]] = {
     "cos": lambda L, a: L.cos(a),
     "square": lambda L, a: L.square(a),
     "var": lambda L, a: L.spread(a, "var") if a.ndim and a.shape[0] > 1 else a,
-    "std": lambda L, a: L.spread(a, "std") if a.ndim and a.shape[0] > 1 else a,
+    # std is not differentiable where the spread is 0 (equal values): a ramp keeps it away
+    "std": lambda L, a: L.spread(a + _ramp(a.shape), "std") if a.ndim and a.shape[0] > 1 else a,
     "astype": lambda L, a: L.astype(a),
 }
 BINARY: dict[str, Callable[..., Any]] = {
