@@ -11,6 +11,7 @@ from .anomaly import detect_anomaly
 from .explain import Explanation, explain
 from .functions import (
     abs,
+    astype,
     broadcast_to,
     clip,
     concatenate,
@@ -74,5 +75,5 @@ __all__ = [
     "maximum", "mean", "min", "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum",
     "tanh", "where", "draw_graph", "render_graph", "RendererNotFoundError", "explain",
     "Explanation", "softplus", "log1p", "expm1", "sin", "cos", "square", "logaddexp", "var", "std",
-    "reshape", "transpose", "broadcast_to", "nn", "optim", "minimize",
+    "reshape", "transpose", "broadcast_to", "astype", "nn", "optim", "minimize",
 ]
