@@ -6,51 +6,18 @@
     loss.backward()          # w.grad == 2/N · Xᵀ(X·w − y)
 """
 
-from . import nn, optim
+from typing import Any
+
+from . import functions, nn, optim
 from .anomaly import detect_anomaly
 from .explain import Explanation, explain
-from .functions import (
-    abs,
-    astype,
-    broadcast_to,
-    clip,
-    concatenate,
-    cos,
-    dot,
-    exp,
-    expm1,
-    log,
-    log1p,
-    log_softmax,
-    logaddexp,
-    logsumexp,
-    matmul,
-    max,
-    maximum,
-    mean,
-    min,
-    minimum,
-    relu,
-    reshape,
-    sigmoid,
-    sin,
-    softmax,
-    softplus,
-    sqrt,
-    square,
-    stack,
-    std,
-    sum,
-    tanh,
-    transpose,
-    var,
-    where,
-)
+from .functions import *  # noqa: F403 - NumPy-style functions, one per op of the table
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .optimize import minimize
-from .tensor import BroadcastWarning, Tensor
+from .recording import BroadcastWarning
+from .tensor import Tensor
 from .transforms import grad, hessian, jacobian, value_and_grad
 from .viz import RendererNotFoundError, draw_graph, render_graph
 
@@ -71,9 +38,11 @@ __all__ = [
     "Tensor", "tensor", "detect_anomaly", "grad", "value_and_grad", "jacobian", "hessian",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "BroadcastWarning",
     "gradcheck", "GradcheckError", "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
-    "abs", "clip", "concatenate", "dot", "exp", "log", "log_softmax", "logsumexp", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "relu", "sigmoid", "softmax", "sqrt", "stack", "sum",
-    "tanh", "where", "draw_graph", "render_graph", "RendererNotFoundError", "explain",
-    "Explanation", "softplus", "log1p", "expm1", "sin", "cos", "square", "logaddexp", "var", "std",
-    "reshape", "transpose", "broadcast_to", "astype", "nn", "optim", "minimize",
-]
+    "draw_graph", "render_graph", "RendererNotFoundError", "explain", "Explanation", "nn", "optim",
+    "minimize",
+] + functions.__all__
+
+
+def __getattr__(name: str) -> Any:
+    """Tells type checkers that am.<op> exists for ops the table adds at import time."""
+    raise AttributeError(f"module 'autograd_mini' has no attribute {name!r}")

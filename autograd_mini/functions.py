@@ -1,16 +1,19 @@
 """NumPy-style functions: am.exp(x), am.sum(x, axis), am.where(c, a, b), ...
 
-Each accepts Tensors, ndarrays or numbers and returns a Tensor.
+Each accepts Tensors, ndarrays or numbers and returns a Tensor. The functions written here
+add something to the op: NumPy's argument names and defaults, checks, or several ops. Every
+other op of the table gets its function from the table itself (`op_function`), so a new
+op is callable as am.<name>(...) with no edit here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from .ops import OPS
+from .ops import OPS, Op
 from .recording import record
 from .tensor import ArrayLike, Axis, Tensor, _value
 
@@ -46,39 +49,6 @@ def relu(x: ArrayLike) -> Tensor:
 
 def abs(x: ArrayLike) -> Tensor:
     return _t(x).abs()
-
-
-def softplus(x: ArrayLike) -> Tensor:
-    """log(1 + eˣ), computed as logaddexp(0, x): exact at ±1000, never overflows."""
-    return record(OPS["softplus"], _t(x))
-
-
-def log1p(x: ArrayLike) -> Tensor:
-    """log(1 + x), accurate for x near 0."""
-    return record(OPS["log1p"], _t(x))
-
-
-def expm1(x: ArrayLike) -> Tensor:
-    """eˣ − 1, accurate for x near 0."""
-    return record(OPS["expm1"], _t(x))
-
-
-def sin(x: ArrayLike) -> Tensor:
-    return record(OPS["sin"], _t(x))
-
-
-def cos(x: ArrayLike) -> Tensor:
-    return record(OPS["cos"], _t(x))
-
-
-def square(x: ArrayLike) -> Tensor:
-    """x², element-wise."""
-    return record(OPS["square"], _t(x))
-
-
-def logaddexp(a: ArrayLike, b: ArrayLike) -> Tensor:
-    """log(eᵃ + eᵇ), element-wise, without overflow."""
-    return record(OPS["logaddexp"], a, b)
 
 
 def clip(x: ArrayLike, lo: ArrayLike | None = None, hi: ArrayLike | None = None) -> Tensor:
@@ -215,3 +185,21 @@ def log_softmax(x: ArrayLike, axis: int = -1) -> Tensor:
 
 def _axis_param(axis: Any) -> Any:
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def op_function(op: Op) -> Callable[..., Tensor]:
+    """The function that applies `op`: operands as its inputs, keywords as its params."""
+
+    def apply(*args: ArrayLike, **params: Any) -> Tensor:
+        return record(op, *args, **params)
+
+    apply.__name__ = apply.__qualname__ = op.name
+    apply.__doc__ = f"{op.name}: {op.why}" if op.why else op.name
+    return apply
+
+
+_WRITTEN = [n for n, f in list(globals().items()) if callable(f) and not n.startswith("_")
+            and getattr(f, "__module__", None) == __name__ and n != "op_function"]
+_FROM_TABLE = {name: op_function(op) for name, op in OPS.items() if name not in globals()}
+globals().update(_FROM_TABLE)
+__all__ = sorted(_WRITTEN + list(_FROM_TABLE))  # op_function is for am.defop, not users

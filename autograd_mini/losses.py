@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .functions import log_softmax, softplus
+from .functions import log_softmax
+from .ops import OPS
+from .recording import record
 from .tensor import ArrayLike, Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -64,7 +66,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: ArrayLike,
         raise ValueError("binary_cross_entropy_with_logits: targets must lie in [0, 1] "
                          f"(got values from {np.min(y):g} to {np.max(y):g}); pass labels 0/1 "
                          "or probabilities.")
-    return _reduce(softplus(logits) - target * logits, reduction)
+    return _reduce(record(OPS["softplus"], logits) - target * logits, reduction)
 
 
 def cross_entropy(logits: Tensor, labels: ArrayLike, reduction: str = "mean") -> Tensor:

@@ -151,7 +151,7 @@ class Tensor(TensorBase):
     @grad.setter
     def grad(self, value: ArrayLike | None) -> None:
         if value is not None:
-            problem = operand_problem(value)
+            problem = recording.operand_problem(value)
             if problem is not None:
                 raise problem[0](f"t.grad = ...: the value {problem[1]}; assign None or an "
                                  f"array of shape {self.shape}.")
@@ -258,7 +258,7 @@ class Tensor(TensorBase):
         """
         dtype = np.dtype(dtype)
         if dtype.kind == "f" and self._requires_grad:
-            return record(OPS["astype"], self, dtype=dtype)
+            return recording.record(OPS["astype"], self, dtype=dtype)
         return Tensor._make(self._data.astype(dtype), None)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
@@ -309,52 +309,52 @@ class Tensor(TensorBase):
         A non-scalar tensor needs `grad` (∂L/∂self, same shape): backward then computes the
         vector-Jacobian product gradᵀ·∂self/∂leaf.
         """
-        for leaf, g in gradients(self, grad, retain_graph, create_graph).items():
+        for leaf, g in recording.gradients(self, grad, retain_graph, create_graph).items():
             g = np.array(g._data if isinstance(g, Tensor) else g, dtype=leaf.dtype)  # a copy
             leaf._grad = g if leaf._grad is None else leaf._grad + g
 
     # ---- operators ----------------------------------------------------------------------
 
     def __add__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["add"], self, other)
+        return recording.record(OPS["add"], self, other)
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["add"], other, self)
+        return recording.record(OPS["add"], other, self)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["sub"], self, other)
+        return recording.record(OPS["sub"], self, other)
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["sub"], other, self)
+        return recording.record(OPS["sub"], other, self)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["mul"], self, other)
+        return recording.record(OPS["mul"], self, other)
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["mul"], other, self)
+        return recording.record(OPS["mul"], other, self)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["div"], self, other)
+        return recording.record(OPS["div"], self, other)
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["div"], other, self)
+        return recording.record(OPS["div"], other, self)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["matmul"], self, other)
+        return recording.record(OPS["matmul"], self, other)
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["matmul"], other, self)
+        return recording.record(OPS["matmul"], other, self)
 
     def __pow__(self, other: ArrayLike) -> Tensor:
         if isinstance(other, (int, float, np.number)) and not isinstance(other, bool):
-            return record(OPS["pow"], self, p=other)
-        return record(OPS["power"], self, other)
+            return recording.record(OPS["pow"], self, p=other)
+        return recording.record(OPS["power"], self, other)
 
     def __rpow__(self, other: ArrayLike) -> Tensor:
-        return record(OPS["power"], other, self)
+        return recording.record(OPS["power"], other, self)
 
     def __neg__(self) -> Tensor:
-        return record(OPS["neg"], self)
+        return recording.record(OPS["neg"], self)
 
     def __pos__(self) -> Tensor:
         return self
@@ -377,11 +377,11 @@ class Tensor(TensorBase):
         return self._in_place(np.divide, "/=", other)
 
     def _in_place(self, ufunc: np.ufunc, symbol: str, other: ArrayLike) -> Tensor:
-        recording = MODE.grad_enabled and (
+        live = MODE.grad_enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
-        if recording and self._node is not None:
-            return record(OPS[_IN_PLACE_OPS[symbol]], self, other)
-        if recording:
+        if live and self._node is not None:
+            return recording.record(OPS[_IN_PLACE_OPS[symbol]], self, other)
+        if live:
             who = f"'{self.name}'" if self.name else f"a leaf tensor {self.shape}"
             raise RuntimeError(
                 f"{who} {symbol} ...: a leaf that requires grad cannot change in place while "
@@ -393,8 +393,9 @@ class Tensor(TensorBase):
             ufunc(data, _value(other), out=data, casting="same_kind")
         except (TypeError, ValueError) as e:
             kind = TypeError if isinstance(e, TypeError) else ValueError
-            raise kind(f"{symbol} on {describe(self)} with {describe(other)}: {e}. The "
-                       "result must keep the tensor's shape and dtype.") from None
+            raise kind(f"{symbol} on {recording.describe(self)} with "
+                       f"{recording.describe(other)}: {e}. The result must keep the tensor's "
+                       "shape and dtype.") from None
         self._version += 1
         return self
 
@@ -436,80 +437,80 @@ class Tensor(TensorBase):
         if sorted(perm) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{self.ndim} axes of a tensor of shape {self.shape}")
-        return record(OPS["transpose"], self, axes=perm)
+        return recording.record(OPS["transpose"], self, axes=perm)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same values in a new shape (one entry may be -1)."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])  # type: ignore[arg-type]
-        return record(OPS["reshape"], self, shape=tuple(int(n) for n in shape))  # type: ignore[arg-type]
+        return recording.record(OPS["reshape"], self, shape=tuple(int(n) for n in shape))  # type: ignore[arg-type]
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
         """Repeat values along new or size-1 axes to reach `shape` (as np.broadcast_to)."""
-        return record(OPS["broadcast_to"], self, shape=tuple(shape))
+        return recording.record(OPS["broadcast_to"], self, shape=tuple(shape))
 
     def __getitem__(self, index: Any) -> Tensor:
-        return record(OPS["getitem"], self, index=_index(index))
+        return recording.record(OPS["getitem"], self, index=_index(index))
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
+        return recording.record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
                               keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
+        return recording.record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
                               keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The maximum; tied entries share the gradient evenly."""
-        return record(OPS["max"], self, axis=_axis(axis, self, "max"),
+        return recording.record(OPS["max"], self, axis=_axis(axis, self, "max"),
                               keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The minimum; tied entries share the gradient evenly."""
-        return record(OPS["min"], self, axis=_axis(axis, self, "min"),
+        return recording.record(OPS["min"], self, axis=_axis(axis, self, "min"),
                               keepdims=keepdims)
 
     def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         """Variance Σ(x − x̄)² / (N − ddof) over `axis`."""
-        return record(OPS["var"], self, axis=_axis(axis, self, "var"),
+        return recording.record(OPS["var"], self, axis=_axis(axis, self, "var"),
                               keepdims=keepdims, ddof=_ddof(ddof, "var"))
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
         """Standard deviation √var over `axis`."""
-        return record(OPS["std"], self, axis=_axis(axis, self, "std"),
+        return recording.record(OPS["std"], self, axis=_axis(axis, self, "std"),
                               keepdims=keepdims, ddof=_ddof(ddof, "std"))
 
     def exp(self) -> Tensor:
-        return record(OPS["exp"], self)
+        return recording.record(OPS["exp"], self)
 
     def log(self) -> Tensor:
-        return record(OPS["log"], self)
+        return recording.record(OPS["log"], self)
 
     def sqrt(self) -> Tensor:
-        return record(OPS["sqrt"], self)
+        return recording.record(OPS["sqrt"], self)
 
     def tanh(self) -> Tensor:
-        return record(OPS["tanh"], self)
+        return recording.record(OPS["tanh"], self)
 
     def sigmoid(self) -> Tensor:
-        return record(OPS["sigmoid"], self)
+        return recording.record(OPS["sigmoid"], self)
 
     def relu(self) -> Tensor:
-        return record(OPS["relu"], self)
+        return recording.record(OPS["relu"], self)
 
     def abs(self) -> Tensor:
-        return record(OPS["abs"], self)
+        return recording.record(OPS["abs"], self)
 
     def __abs__(self) -> Tensor:
         return self.abs()
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Limit values to [lo, hi]; the gradient is 0 where a bound was applied."""
-        return record(OPS["clip"], self, lo=lo, hi=hi)
+        return recording.record(OPS["clip"], self, lo=lo, hi=hi)
 
     def dot(self, other: ArrayLike) -> Tensor:
         """Matrix product, as `self @ other`."""
-        return record(OPS["matmul"], self, other)
+        return recording.record(OPS["matmul"], self, other)
 
 
 _IN_PLACE_OPS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
@@ -524,7 +525,7 @@ def _axis(axis: Any, t: Tensor, op: str) -> Any:
     try:
         normalize_axis(axis, t.ndim)
     except (ValueError, TypeError) as e:
-        raise type(e)(f"{op} of {describe(t)}: {e}. Axes run from {-t.ndim} to "
+        raise type(e)(f"{op} of {recording.describe(t)}: {e}. Axes run from {-t.ndim} to "
                       f"{t.ndim - 1}; axis=None reduces over all of them.") from None
     return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else axis
 
@@ -553,13 +554,8 @@ def _index(index: Any) -> Any:
     return items[0] if len(items) == 1 and not isinstance(index, tuple) else tuple(items)
 
 
-# Below the class: recording.py builds Tensors, so it imports this module first.
-from .recording import (  # noqa: E402
-    BroadcastWarning,
-    describe,
-    gradients,
-    operand_problem,
-    record,
-)
+# Below the class, as a module: recording.py builds Tensors, so whichever of the two is
+# imported first, Tensor exists before recording's functions are looked up (at call time).
+from . import recording  # noqa: E402
 
-__all__ = ["Tensor", "BroadcastWarning"]
+__all__ = ["Tensor"]
