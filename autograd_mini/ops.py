@@ -122,30 +122,28 @@ def _binary_shape_error(a: Any, b: Any, **_: Any) -> str | None:
 # ---- element-wise arithmetic --------------------------------------------------------------
 
 defop("add", np.add, (lambda g, a, b, out: g, lambda g, a, b, out: g),
-      expr="{0} + {1}",
-      formulas=(lambda g, a, b, out: g, lambda g, a, b, out: g), save_inputs=False,
+      expr="{0} + {1}", save_inputs=False,
       why="addition passes the gradient through unchanged to both sides",
       shape_error=_binary_shape_error)
 
 defop("sub", np.subtract, (lambda g, a, b, out: g, lambda g, a, b, out: -g),
-      expr="{0} − {1}",
-      formulas=(lambda g, a, b, out: g, lambda g, a, b, out: -g), save_inputs=False,
+      expr="{0} − {1}", save_inputs=False,
       why="subtraction passes the gradient to the left side and its negative to the right",
       shape_error=_binary_shape_error)
 
 defop("mul", np.multiply, (lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
-      expr="{0} ⊙ {1}", formulas=(lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
+      expr="{0} ⊙ {1}",
       why="each factor's gradient is the upstream gradient times the other factor",
       shape_error=_binary_shape_error)
 
 defop("div", np.divide,
       (lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
       expr="{0} / {1}",
-      formulas=(lambda g, a, b, out: g / b, lambda g, a, b, out: -g * a / b ** 2), save_out=True,
+      save_out=True,
       why="d(a/b) = da/b − a·db/b²", shape_error=_binary_shape_error)
 
 defop("neg", np.negative, (lambda g, x, out: -g,),
-      expr="−{0}", formulas=(lambda g, x, out: -g,), save_inputs=False,
+      expr="−{0}", save_inputs=False,
       why="negation flips the sign")
 
 
@@ -175,7 +173,6 @@ def _power_vjp_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
 
 defop("pow", lambda x, p: np.power(x, p), (_pow_vjp,),
       label=lambda p: f"pow {p:g}", expr="{0}^{p}",
-      formulas=(lambda g, x, out, p: g * p * x ** (p - 1),),
       why="power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)",
       numpy=(np.power,))  # np.power(t, 3): a number exponent is this op's p
 
@@ -187,19 +184,18 @@ defop("power", np.power, (_power_vjp_base, _power_vjp_exponent),
 # ---- element-wise functions ---------------------------------------------------------------
 
 defop("exp", np.exp, (lambda g, x, out: g * out,),
-      expr="exp({0})", formulas=(lambda g, x, out: g * out,), save_inputs=False, save_out=True,
+      expr="exp({0})", save_inputs=False, save_out=True,
       why="exp is its own derivative")
 
 defop("log", np.log, (lambda g, x, out: g / x,),
-      expr="log({0})", formulas=(lambda g, x, out: g / x,), why="d log(x)/dx = 1/x")
+      expr="log({0})", why="d log(x)/dx = 1/x")
 
 defop("sqrt", np.sqrt, (lambda g, x, out: g / (2 * out),),
-      expr="√{0}", formulas=(lambda g, x, out: g / (2 * out),), save_inputs=False, save_out=True,
+      expr="√{0}", save_inputs=False, save_out=True,
       why="d√x/dx = 1/(2√x)")
 
 defop("tanh", np.tanh, (lambda g, x, out: g * (1 - out * out),),
-      expr="tanh({0})", formulas=(lambda g, x, out: g * (1 - out ** 2),), save_inputs=False,
-      save_out=True,
+      expr="tanh({0})", save_inputs=False, save_out=True,
       why="d tanh(x)/dx = 1 − tanh(x)²")
 
 
@@ -210,8 +206,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 defop("sigmoid", _sigmoid, (lambda g, x, out: g * (out * (1 - out)),),
-      expr="σ({0})", formulas=(lambda g, x, out: g * out * (1 - out),), save_inputs=False,
-      save_out=True, why="dσ(x)/dx = σ(x)(1 − σ(x))")
+      expr="σ({0})", save_inputs=False, save_out=True,
+      why="dσ(x)/dx = σ(x)(1 − σ(x))")
 
 defop("relu", lambda x: np.maximum(x, 0), (lambda g, x, out: g * _as(value(x) > 0, g),),
       expr="relu({0})", formulas=(lambda g, x, out: g * (x > 0),),
