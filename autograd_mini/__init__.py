@@ -11,6 +11,7 @@ from typing import Any
 from . import functions, nn, optim
 from .anomaly import detect_anomaly
 from .explain import Explanation, explain
+from .extend import defop
 from .functions import *  # noqa: F403 - NumPy-style functions, one per op of the table
 from .gradcheck import GradcheckError, gradcheck
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -39,7 +40,7 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "BroadcastWarning",
     "gradcheck", "GradcheckError", "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
     "draw_graph", "render_graph", "RendererNotFoundError", "explain", "Explanation", "nn", "optim",
-    "minimize",
+    "minimize", "defop",
 ] + functions.__all__
 
 
