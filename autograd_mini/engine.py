@@ -89,6 +89,7 @@ class Backward:
         self.anomaly = MODE.anomaly
         self.checked: set[int] = set()  # fingerprinted arrays already compared
         self.freed: list[Node] = []
+        self.locks: list[Any] = []
 
     def enter(self, node: Node, g: Any) -> Any:
         if node.freed:
@@ -119,7 +120,7 @@ class Backward:
 
     def leave(self, node: Node) -> None:
         if not self.retain_graph:
-            node.free()
+            self.locks.append(node.free())  # released together when the sweep ends
             self.freed.append(node)
 
 
@@ -134,6 +135,8 @@ def backward(root: Any, g_root: Any, *, retain_graph: bool, create_graph: bool,
         for node in reading.freed:
             node.freed = INTERRUPTED
         raise
+    finally:
+        inplace.release(*reading.locks)
 
 
 INTERRUPTED = "interrupted"  # Node.freed when a backward() that freed it did not finish

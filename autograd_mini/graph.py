@@ -58,14 +58,17 @@ class Node:
         """The op's display label, e.g. 'pow 2' or 'sum axis=0'."""
         return self.op.label(**self.params)
 
-    def free(self) -> None:
-        """Drop the arrays saved for backward; keep the structure for drawing and explaining."""
+    def free(self) -> tuple[np.ndarray, ...] | None:
+        """Drop the arrays saved for backward; keep the structure for drawing and explaining.
+
+        Returns the read-only locks the node held: the caller releases them (inplace.release),
+        a whole sweep's at once.
+        """
         self.saved = None
         self.saved_out = None
         self.freed = True
-        if self.held is not None:
-            inplace.release(self.held)
-            self.held = None
+        held, self.held = self.held, None
+        return held
 
     def __del__(self) -> None:
         # A graph dropped without backward must still give its arrays back to the user.

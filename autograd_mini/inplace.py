@@ -74,6 +74,7 @@ def hold(arrays: Sequence[Any], watched: tuple[int, ...] = ()) -> tuple[np.ndarr
     the user's own read-only data) are left alone: nothing can write through them.
     """
     locked = []
+    fresh: list[int] | None = None  # owners this call made read-only (allocated if any)
     _LOCK.acquire()  # not `with`: this runs for every recorded op, and `with` costs twice as much
     try:
         for a in arrays:
@@ -87,13 +88,16 @@ def hold(arrays: Sequence[Any], watched: tuple[int, ...] = ()) -> tuple[np.ndarr
             elif o.flags.writeable:
                 o.setflags(write=False)
                 HELD[k] = 1
+                fresh = [k] if fresh is None else fresh + [k]
             else:
                 continue
             locked.append(o)
         for i in watched:
             a = arrays[i]
             k = id(a if a.base is None else owner(a))
-            if k in HELD:
+            # Views that can bypass the lock all predate it: an array that owns its memory
+            # needs its print only when it is first locked; a view may be new, so look.
+            if k in HELD and (a.base is not None or (fresh is not None and k in fresh)):
                 prints = PRINTS.get(k)
                 if prints is None:
                     prints = PRINTS[k] = {}
@@ -104,19 +108,20 @@ def hold(arrays: Sequence[Any], watched: tuple[int, ...] = ()) -> tuple[np.ndarr
     return tuple(locked) if locked else None
 
 
-def release(locked: tuple[np.ndarray, ...]) -> None:
-    """Undo one `hold`: owners nobody else holds become writable again."""
+def release(*holds: tuple[np.ndarray, ...] | None) -> None:
+    """Undo `hold`s: owners nobody else holds become writable again."""
     _LOCK.acquire()
     try:
-        for o in locked:
-            k = id(o)
-            n = HELD.get(k, 0)
-            if n > 1:
-                HELD[k] = n - 1
-            elif n == 1:
-                del HELD[k]
-                PRINTS.pop(k, None)
-                o.setflags(write=True)
+        for locked in holds:
+            for o in locked or ():
+                k = id(o)
+                n = HELD.get(k, 0)
+                if n > 1:
+                    HELD[k] = n - 1
+                elif n == 1:
+                    del HELD[k]
+                    PRINTS.pop(k, None)
+                    o.setflags(write=True)
     finally:
         _LOCK.release()
 

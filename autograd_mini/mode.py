@@ -26,6 +26,25 @@ class _Mode(threading.local):
 
 
 MODE = _Mode()
+DEFAULTS = {"grad_enabled": True, "anomaly": False}
+# How many (thread, switch) pairs are away from their default. While it is 0, every thread
+# records without checks, and the per-op code can skip reading the thread-local switches.
+CHANGED = 0
+_CHANGING = threading.Lock()
+
+
+def set_mode(flag: str, value: bool) -> None:
+    """Set this thread's switch `flag`, keeping CHANGED exact (raised before, lowered after)."""
+    global CHANGED
+    old = getattr(MODE, flag)
+    if old == value:
+        return
+    with _CHANGING:
+        if old == DEFAULTS[flag]:
+            CHANGED += 1
+        setattr(MODE, flag, value)
+        if value == DEFAULTS[flag]:
+            CHANGED -= 1
 
 
 class _Switch(ContextDecorator):
@@ -50,10 +69,10 @@ class _Switch(ContextDecorator):
 
     def __enter__(self) -> None:
         self._stack().append(getattr(MODE, self.flag))
-        setattr(MODE, self.flag, self.value)
+        set_mode(self.flag, self.value)
 
     def __exit__(self, *exc: Any) -> None:
-        setattr(MODE, self.flag, self._stack().pop())
+        set_mode(self.flag, self._stack().pop())
 
     def _recreate_cm(self) -> Any:
         return self  # the per-thread stack already makes each call save its own state
@@ -85,7 +104,7 @@ class set_grad_enabled(_Switch):
         super().__init__()
         self.value = bool(mode)
         self._before: bool | None = MODE.grad_enabled
-        MODE.grad_enabled = self.value
+        set_mode("grad_enabled", self.value)
 
     def __enter__(self) -> None:
         if self._before is None:  # a second `with` of the same object: switch now
@@ -96,7 +115,7 @@ class set_grad_enabled(_Switch):
 
     def __call__(self, func: Any) -> Any:
         if self._before is not None:  # decorating is not switching
-            MODE.grad_enabled = self._before
+            set_mode("grad_enabled", self._before)
             self._before = None
         return super().__call__(func)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly, engine, inplace
+from . import anomaly, engine, inplace, mode
 from .graph import Node
 from .mode import MODE, enable_grad
 from .ops import Op
@@ -71,22 +71,26 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
     The one way an op enters the graph: Tensor operators and methods, the am. functions,
     NumPy's protocols and the rules under create_graph all call this.
     """
-    xs = [a._data if isinstance(a, Tensor) else
-          a if type(a) is np.ndarray or type(a) in _SCALARS else _operand(a, op, args)
-          for a in args]
+    xs = [a._data if isinstance(a, Tensor) else a for a in args]
     try:
         out = op.forward(*xs, **params)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(op, args, xs, params, e) from None
     if type(out) is not np.ndarray:
         out = np.asarray(out)
-    if len(xs) == 2 and out.ndim == 2 and out.shape[0] == out.shape[1] > 1:
+    if out.ndim == 2 and len(xs) == 2 and out.shape[0] == out.shape[1] > 1:
         _warn_column_against_vector(op, args, xs, out)
-    trace = anomaly.check_forward(op, args, xs, out) if MODE.anomaly else None
+    trace = None
+    if mode.CHANGED:  # some thread left a default: read this thread's switches
+        if MODE.anomaly:
+            trace = anomaly.check_forward(op, args, xs, out)
+        enabled = MODE.grad_enabled
+    else:
+        enabled = True
     # Plain loops, not any(generator) or comprehensions: this runs once per op, and their
     # set-up costs more than the work itself.
     record = False
-    if MODE.grad_enabled:
+    if enabled:
         for a in args:
             if isinstance(a, Tensor) and a._requires_grad:
                 record = True
@@ -106,10 +110,12 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
             if a._shared:
                 watched += (i,)
         else:
+            if type(a) is np.ndarray:  # the caller's own array: it may have views
+                watched += (i,)
+            elif type(a) not in _SCALARS:  # lists, memmaps, ...: a copy of our own to save
+                xs[i] = _operand(a, op, args)
             inputs.append(_constant(xs[i], op, args, xs, params))
             versions.append(0)
-            if type(a) is np.ndarray:  # the caller's own array (converted ones are copies)
-                watched += (i,)
         i += 1
     node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
                 out if op.save_out else None, out)
