@@ -1,4 +1,4 @@
-"""The Tensor API of DESIGN.md: creation, attributes, operators, methods and their errors."""
+"""The Tensor API: creation, attributes, operators, methods and their errors."""
 
 from __future__ import annotations
 

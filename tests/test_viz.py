@@ -28,7 +28,7 @@ EDGE = re.compile(r"^\t(t\d+|op\d+) -> (t\d+|op\d+)(?: \[(.*)\])?$", re.M)
 
 
 def mse(n: int = 100, seed: int = 0) -> tuple[am.Tensor, am.Tensor, am.Tensor, am.Tensor]:
-    """The MSE graph of DESIGN.md: loss = mean((X·w − y)²)."""
+    """The MSE graph of the README: loss = mean((X·w − y)²)."""
     rng = np.random.default_rng(seed)
     X = am.tensor(rng.standard_normal((n, 3)), name="X")
     y = am.tensor(rng.standard_normal((n, 1)), name="y")
