@@ -12,7 +12,8 @@ import pytest
 import autograd_mini as am
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "when-gradients-go-wrong.md"
-PAIR = re.compile(r"```python\n([^`]*)```\n```text\n([^`]*)```")
+# A python block directly followed by a text block; neither may run past its own fence.
+PAIR = re.compile(r"```python\n((?:(?!```).)*?)```\n```text\n((?:(?!```).)*?)```", re.S)
 ERROR = re.compile(r"^(\w+(?:Error|Warning)): ", re.M)
 
 
