@@ -20,7 +20,7 @@ from . import anomaly, engine, inplace, mode
 from .graph import Node
 from .mode import MODE, enable_grad
 from .ops import Op
-from .tensor import ArrayLike, Tensor, _value, _vertex
+from .tensor import ArrayLike, Constant, Tensor, _value, _vertex
 
 _SCALARS = frozenset({int, float, bool, np.float64, np.float32, np.int64, np.int32})
 
@@ -139,7 +139,9 @@ def _constant(a: Any, op: Op, args: tuple[Any, ...], xs: list[Any],
     arr = a if type(a) is np.ndarray else np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise _forward_error(op, args, xs, params, TypeError(f"operand dtype {arr.dtype}"))
-    return Tensor._make(arr, None)
+    c = object.__new__(Constant)
+    c._data = arr
+    return c
 
 
 def describe(x: Any) -> str:

@@ -107,7 +107,7 @@ class Tensor(TensorBase):
         """
         if inplace.HELD and inplace.is_held(self._data):
             self._data = self._data.copy()
-        else:
+        elif not self._shared:
             self._shared = True  # the caller may now make views a later graph cannot lock
         return self._data
 
@@ -554,8 +554,22 @@ def _index(index: Any) -> Any:
     return items[0] if len(items) == 1 and not isinstance(index, tuple) else tuple(items)
 
 
+class Constant(Tensor):
+    """A non-Tensor operand (an array or a number) as a vertex of the graph: a leaf that needs
+    no gradient. Its fixed fields live on the class, so making one per recorded op is cheap."""
+
+    __slots__ = ()
+    requires_grad = False  # type: ignore[assignment]  # read per backward step: no property
+    _grad = None
+    _requires_grad = False
+    _name = None
+    _node = None
+    _version = 0
+    _shared = True
+
+
 # Below the class, as a module: recording.py builds Tensors, so whichever of the two is
 # imported first, Tensor exists before recording's functions are looked up (at call time).
 from . import recording  # noqa: E402
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "Constant"]
