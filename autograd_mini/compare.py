@@ -261,11 +261,7 @@ class Comparison:
 
     def explain(self, loss: Tensor, wrt: Tensor | list[Tensor]) -> None:
         """Print am.explain(loss, wrt) and check its formula numerically against autodiff."""
-        explain = getattr(am, "explain", None)
-        if explain is None:
-            print("(explanation skipped: this build has no am.explain)")
-            return
-        e = explain(loss, wrt=wrt)
+        e = am.explain(loss, wrt=wrt)
         self.explanation = str(e)
         self.explain_check = float(e.check())
         print()
@@ -283,17 +279,13 @@ class Comparison:
 
         `max_nodes`, when given, bounds the boxes drawn (am.draw_graph refuses a larger graph).
         """
-        render = getattr(am, "render_graph", None)
-        if render is None:
-            print("(graphs skipped: this build has no am.render_graph)")
-            return []
-        bound = {} if max_nodes is None else {"max_nodes": max_nodes}
+        bound: dict[str, Any] = {} if max_nodes is None else {"max_nodes": max_nodes}
         written = []
         for view in ("forward", "backward"):
             svg = self.out / f"{stem}_{view}.svg"
             svg.unlink(missing_ok=True)  # so a stale picture is never reported as new
             try:
-                render(root, svg, backward=view == "backward", **bound)
+                am.render_graph(root, svg, backward=view == "backward", **bound)
             except RuntimeError as e:  # no renderer, or it failed: the .dot is still written
                 print(f"(no {svg.name}: {str(e).splitlines()[0]})")
             written += [p for p in (svg, svg.with_suffix(".dot")) if p.exists()]

@@ -485,14 +485,12 @@ def _write_graph(root: Any, path: Path) -> str:
     """Render the graph if a renderer is available, else write its DOT source."""
     import autograd_mini as am
 
-    render = getattr(am, "render_graph", None)
-    if render is not None:
-        try:
-            render(root, path)
-            return str(path)
-        except (RuntimeError, ValueError) as e:  # no renderer: the DOT text is still useful
-            print(f"(could not render {path.name}: {str(e).splitlines()[0]}; writing the DOT "
-                  "source instead)", file=sys.stderr)
+    try:
+        am.render_graph(root, path)
+        return str(path)
+    except (RuntimeError, ValueError) as e:  # no renderer: the DOT text is still useful
+        print(f"(could not render {path.name}: {str(e).splitlines()[0]}; writing the DOT "
+              "source instead)", file=sys.stderr)
     dot = path.with_suffix(".dot")
     dot.write_text(am.draw_graph(root).source)
     return str(dot)
