@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import graphviz
 import numpy as np
 
+from .engine import sweep
 from .graph import Node, toposort
 from .shapes import reduced_axes
 
@@ -245,6 +246,7 @@ class _Context:
         self.root, self.top, self.names, self.ids = root, top, names, ids
         self.show_grad, self.show_values = show_grad, show_values
         self.after_backward, self.kept = after_backward, kept
+        self.shapes = _rule_shapes(top)
 
     def name(self, vertex: Any) -> str:
         return self.names[self.ids[id(vertex)]]
@@ -400,7 +402,7 @@ def _draw_op(g: _Dot, ctx: _Context, k: int, node: Node, backward: bool) -> None
 
 def _forward_edges(g: _Dot, ctx: _Context, k: int, node: Node) -> None:
     for i, parent in enumerate(node.inputs):
-        note = _reduction_note(node, i)
+        note = _reduction_note(node, i, ctx)
         attrs = {"label": _plain(note), **_REDUCE_EDGE} if note else {}
         g.edge(ctx.tid(parent), f"op{k}", **attrs)
     g.edge(f"op{k}", f"t{k}")
@@ -415,19 +417,17 @@ def _backward_edges(g: _Dot, ctx: _Context, k: int, node: Node,
             g.edge(f"op{k}", ctx.tid(parent), **_NO_GRAD_EDGE)
             continue
         parts = [_vjp_text(node, i, names, ctx.names[k])]
-        note = _reduction_note(node, i)
+        note = _reduction_note(node, i, ctx)
         if note:
             parts.append(note)
         g.edge(f"op{k}", ctx.tid(parent), label="\\n".join(_plain(p) for p in parts),
                **_GRAD_EDGE)
 
 
-def _reduction_note(node: Node, i: int) -> str:
+def _reduction_note(node: Node, i: int, ctx: _Context) -> str:
     """'sum over axis 0: (100,1) → (1,)' when the engine sums input i's gradient back."""
     parent = node.inputs[i]
-    if not parent.requires_grad or parent.shape == node.shape:
-        return ""
-    big = _vjp_shape(node, i)
+    big = ctx.shapes.get((id(node), i))
     if big is None or big == parent.shape or len(big) < len(parent.shape):
         return ""
     axes = reduced_axes(big, parent.shape)
@@ -437,25 +437,45 @@ def _reduction_note(node: Node, i: int) -> str:
     return f"sum over {which}: {_shape(big)} → {_shape(parent.shape)}"
 
 
-def _vjp_shape(node: Node, i: int) -> tuple[int, ...] | None:
-    """The shape op's VJP rule gives input i, before the engine sums it to the input's shape.
+def _stand_in(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    return np.broadcast_to(np.zeros((), dtype=dtype), shape)  # zero-stride: no memory
 
-    Found by running the rule on zero-stride stand-ins of the right shapes and dtypes, so it
-    holds for every op in the table (a matmul of (m,1) by (1,n) reduces nothing; a batched
-    matmul or a broadcasting add does). None if the rule cannot run on stand-ins.
+
+class _RuleShapes:
+    """The reverse sweep's shape reading: values are zero-stride stand-ins, and each rule's
+    result shape is recorded before the sweep sums it back to its input's shape (where that
+    differs, the edge is labelled with the sum). It holds for every op of the table: a
+    matmul of (m,1) by (1,n) reduces nothing; a batched matmul or a broadcasting add does.
     """
-    def zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        return np.broadcast_to(np.zeros((), dtype=dtype), shape)
 
-    op = node.op
-    g = zeros(node.shape, node.dtype)
-    xs = [zeros(p.shape, p.dtype) for p in node.inputs]
-    try:
-        with np.errstate(all="ignore"):
-            gi = op.vjp(i)(g, *xs, out=g, **node.params)
-    except Exception:  # a rule that needs real values: better no label than a wrong one
-        return None
-    return tuple(np.shape(gi))
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def enter(self, node: Node, g: Any) -> Any:
+        return _stand_in(node.shape, node.dtype), [_stand_in(p.shape, p.dtype)
+                                                   for p in node.inputs]
+
+    def rule(self, node: Node, i: int, g: Any, inputs: Any) -> Any:
+        parent = node.inputs[i]
+        if parent.shape != node.shape:  # only there can the rule's shape differ
+            g_out, xs = inputs
+            try:
+                with np.errstate(all="ignore"):
+                    shape = np.shape(node.op.vjp(i)(g_out, *xs, out=g_out, **node.params))
+                self.found[(id(node), i)] = tuple(shape)
+            except Exception:  # a rule that needs real values: better no label than a wrong one
+                pass
+        return _stand_in(parent.shape, parent.dtype)
+
+    def leave(self, node: Node) -> None:
+        pass
+
+
+def _rule_shapes(top: Any) -> dict[tuple[int, int], tuple[int, ...]]:
+    reading = _RuleShapes()
+    if isinstance(top, Node) and top.requires_grad:
+        sweep(top, _stand_in(top.shape, top.dtype), reading)
+    return reading.found
 
 
 def _vjp_text(node: Node, i: int, names: list[str], out: str) -> str:
