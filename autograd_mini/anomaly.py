@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .mode import _Switch
+from .shapes import array_of, is_tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -55,7 +56,7 @@ def user_line() -> str:
 
 def _bad(a: Any) -> str | None:
     """'NaN', 'Inf' or 'NaN and Inf' if the array has such values, else None."""
-    a = np.asarray(getattr(a, "_data", a))
+    a = np.asarray(array_of(a))
     if a.dtype.kind not in "fc" or np.isfinite(a).all():
         return None
     nan, inf = bool(np.isnan(a).any()), bool(np.isinf(a).any())
@@ -64,8 +65,8 @@ def _bad(a: Any) -> str | None:
 
 def _operand(x: Any, i: int) -> str:
     name = getattr(x, "name", None)
-    shape = np.shape(getattr(x, "_data", x))
-    kind = name if name else (f"input {i}" if hasattr(x, "_data") else type(x).__name__)
+    shape = np.shape(array_of(x))
+    kind = name if name else (f"input {i}" if is_tensor(x) else type(x).__name__)
     return f"{kind} {shape}"
 
 

@@ -10,7 +10,7 @@ from . import inplace
 from .anomaly import check_backward
 from .graph import Node, gc_paused, toposort
 from .mode import MODE
-from .shapes import sum_to_shape
+from .shapes import array_of, sum_to_shape
 
 
 def _describe(vertex: Any) -> str:
@@ -154,7 +154,7 @@ def _freed_error(vertex: Node) -> RuntimeError:
 
 def _keep(node: Node, g: Any) -> None:
     """Accumulate the gradient of an intermediate whose tensor asked for retain_grad()."""
-    g = np.array(getattr(g, "_data", g), dtype=node.dtype)
+    g = np.array(array_of(g), dtype=node.dtype)
     node.grad = g if node.grad is None else node.grad + g
 
 
@@ -169,7 +169,7 @@ def _check_versions(node: Node) -> None:
         for parent, seen, saved in zip(node.inputs, node.versions, node.saved, strict=True):
             t = _tensor_of(parent)
             # The common case, inline: same version, and the tensor still has the saved array.
-            if t is None or (t._version == seen and t._data is saved):
+            if t is None or (t.version == seen and t.array is saved):
                 continue
             _check_one(node, t, seen, saved)
     if node.saved_out is not None:
@@ -202,10 +202,10 @@ def _tensor_of(vertex: Any) -> Any:
 
 
 def _check_one(node: Node, t: Any, seen: int, saved: Any) -> None:
-    if t is None or (t._version == seen and (t._data is saved or type(saved) is not np.ndarray
-                                             or _same(t._data, saved))):
+    if t is None or (t.version == seen and (t.array is saved or type(saved) is not np.ndarray
+                                            or _same(t.array, saved))):
         return
-    now = (f"version {seen} then, {t._version} now" if t._version != seen else
+    now = (f"version {seen} then, {t.version} now" if t.version != seen else
            f"version {seen} then and now, but its values were written through .data[...]")
     who = f"{t.name!r}" if t.name else ("a leaf tensor" if t.is_leaf else f"output of {t.label}")
     raise RuntimeError(

@@ -20,7 +20,7 @@ import numpy as np
 from . import symbolic as sym
 from .engine import backward, sweep
 from .graph import Node, toposort
-from .shapes import reduced_axes
+from .shapes import is_tensor, reduced_axes
 from .symbolic import Expr, Printer, to_ascii
 
 if TYPE_CHECKING:
@@ -52,9 +52,8 @@ class Step:
 
 
 def _vertex(t: Any) -> Any:
-    """The graph vertex of a Tensor: its Node, or the Tensor itself for a leaf."""
-    node = getattr(t, "_node", None)
-    return node if node is not None else t
+    """The graph vertex of a Tensor (its Node, or itself for a leaf), or a vertex as given."""
+    return t.vertex if is_tensor(t) else t
 
 
 def explain(root: Tensor, wrt: Tensor | Sequence[Tensor], *, ascii: bool = False,

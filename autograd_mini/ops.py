@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from .shapes import broadcast_problem, broadcast_to, is_tensor, keepdims_shape, normalize_axis
+from .shapes import (
+    array_of,
+    broadcast_problem,
+    broadcast_to,
+    is_tensor,
+    keepdims_shape,
+    normalize_axis,
+)
 
 Rule = Callable[..., Any]
 
@@ -83,7 +90,7 @@ def defop(name: str, forward: Callable[..., Any], vjps: tuple[Rule, ...], *,
 
 def value(x: Any) -> Any:
     """The array behind a Tensor (or the array itself): for masks, which are constants."""
-    return x.data if is_tensor(x) else x
+    return array_of(x)
 
 
 def call(name: str, *xs: Any, **params: Any) -> Any:

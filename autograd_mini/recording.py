@@ -20,7 +20,7 @@ from . import anomaly, engine, inplace, mode
 from .graph import Node
 from .mode import MODE, enable_grad
 from .ops import Op
-from .tensor import ArrayLike, Constant, Tensor, _value, _vertex
+from .tensor import ArrayLike, Constant, Tensor, _value
 
 _SCALARS = frozenset({int, float, bool, np.float64, np.float32, np.int64, np.int32})
 
@@ -232,12 +232,12 @@ def gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
                              f"shape {root.shape}; they must match. Pass ∂L/∂output, an array "
                              f"of shape {root.shape} (np.ones({root.shape}) for a plain sum).")
     if not create_graph:
-        return engine.backward(_vertex(root), g, retain_graph=retain_graph, create_graph=False,
+        return engine.backward(root.vertex, g, retain_graph=retain_graph, create_graph=False,
                             wrt=wrt)
 
     def wrap(array: np.ndarray, vertex: Any) -> Any:
         return vertex if isinstance(vertex, Tensor) else Tensor._make(array, vertex)
 
     with enable_grad():
-        return engine.backward(_vertex(root), Tensor._make(g, None), retain_graph=True,
+        return engine.backward(root.vertex, Tensor._make(g, None), retain_graph=True,
                             create_graph=True, wrap=wrap, wrt=wrt)

@@ -15,10 +15,20 @@ class TensorBase:
 
     __slots__ = ()
 
+    @property
+    def array(self) -> Any:
+        """The ndarray behind the tensor (Tensor defines it)."""
+        raise NotImplementedError
+
 
 def is_tensor(x: Any) -> bool:
     """True for autograd_mini Tensors."""
     return isinstance(x, TensorBase)
+
+
+def array_of(x: Any) -> Any:
+    """The ndarray behind a Tensor as it is now (no copy), or x itself."""
+    return x.array if isinstance(x, TensorBase) else x
 
 
 def normalize_axis(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:

@@ -43,9 +43,6 @@ def _as_array(data: ArrayLike, dtype: Any, requires_grad: bool) -> np.ndarray:
     return arr
 
 
-def _vertex(t: Tensor) -> Any:
-    return t._node if t._node is not None else t
-
 
 class Tensor(TensorBase):
     """An n-dimensional array that remembers how it was computed.
@@ -174,6 +171,27 @@ class Tensor(TensorBase):
                                "gradient flows to it.")
         if self._node is not None:
             self._node.retain = True
+
+    # The vertex protocol the engine, explain and viz read (graph.py): a leaf Tensor and a
+    # Node both offer name, shape, dtype, requires_grad, is_leaf and label.
+
+    @property
+    def vertex(self) -> Any:
+        """The graph vertex that stands for this tensor: the Node of the op that made it, or
+        the tensor itself for a leaf."""
+        return self._node if self._node is not None else self
+
+    @property
+    def version(self) -> int:
+        """How many times the values were changed in place (`.data = …`, `w -= …`); a graph
+        that saved older values refuses backward."""
+        return self._version
+
+    @property
+    def array(self) -> np.ndarray:
+        """The ndarray behind the tensor as it is now, shared and never copied: what the
+        graph's checks compare. To read or change values, use `.data`."""
+        return self._data
 
     @property
     def name(self) -> str | None:

@@ -22,7 +22,8 @@ from .functions import stack
 from .mode import MODE, enable_grad
 from .ops import OPS
 from .recording import gradients, record
-from .tensor import Tensor, _vertex
+from .shapes import array_of
+from .tensor import Tensor
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian"]
 
@@ -77,17 +78,17 @@ def _gradients_of(out: Tensor, xs: list[Tensor], nested: bool, grad: Any = None)
     found: dict[Any, Any] = {}
     if out.requires_grad:
         found = gradients(out, grad, retain_graph=True, create_graph=nested,
-                           wrt=tuple(_vertex(x) for x in xs))
+                           wrt=tuple(x.vertex for x in xs))
     result = []
     for x in xs:
-        g = found.get(_vertex(x))
+        g = found.get(x.vertex)
         if g is None:
             zeros = np.zeros(x.shape, dtype=x.dtype)
             result.append(Tensor(zeros) if nested else zeros)
         elif nested:
             result.append(g)
         else:  # a writable array of its own (a rule may return a read-only broadcast view)
-            result.append(np.array(getattr(g, "_data", g), dtype=x.dtype))
+            result.append(np.array(array_of(g), dtype=x.dtype))
     return result
 
 
@@ -116,7 +117,7 @@ def value_and_grad(f: Callable[..., Tensor], argnums: Argnums = 0
                              f"{type(out).__name__} of shape {np.shape(out)}. Reduce it "
                              "(.sum() or .mean()), or use am.jacobian for vector outputs.")
         gs = _gradients_of(out, xs, nested)
-        return (out if nested else out._data.copy()), (tuple(gs) if many else gs[0])
+        return (out if nested else out.array.copy()), (tuple(gs) if many else gs[0])
 
     return wrapped
 

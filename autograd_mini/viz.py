@@ -261,8 +261,7 @@ def _vertex_of(root: Any) -> Any:
         return root
     if not hasattr(root, "requires_grad") or not hasattr(root, "shape"):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(root).__name__}")
-    node = getattr(root, "_node", None)
-    return node if node is not None else root
+    return root.vertex
 
 
 def _check_size(order: list[Any], max_nodes: int | None) -> None:
