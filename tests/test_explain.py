@@ -171,6 +171,19 @@ def test_latex_and_jupyter() -> None:
     assert e._repr_latex_() == "$$" + tex + "$$"
 
 
+def test_latex_sets_each_op_by_its_name() -> None:
+    rng = np.random.default_rng(4)
+    X = am.tensor(rng.normal(size=(20, 3)), name="X")
+    W = am.tensor(rng.normal(size=(3, 4)), requires_grad=True, name="W")
+    tex = am.explain(-am.log_softmax(X @ W, axis=1).mean(), wrt=W).latex()
+    assert r"\operatorname{mean}\left(\operatorname{log\_softmax}\left(X W\right)\right)" in tex
+    assert r"\exp\left(\operatorname{log\_softmax}\left(X W\right)\right)" in tex
+    assert r"\\max" not in tex and r"soft\max" not in tex and r"\\exp" not in tex
+    tex = am.explain(am.logsumexp(X @ W, axis=1).mean(), wrt=W).latex()
+    assert r"X W - \operatorname{logsumexp}\left(X W\right)\left[:, \mathrm{None}\right]" in tex
+    assert tex.isascii()  # every Unicode sign of the text form is typeset
+
+
 def test_markdown_table() -> None:
     X, y, w = _data()
     md = am.explain(((X @ w - y) ** 2).mean(), wrt=w).markdown()
