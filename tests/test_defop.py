@@ -72,3 +72,29 @@ def test_bad_definitions_are_clear_errors(name: str, forward: object, vjps: tupl
                                           error: str) -> None:
     with pytest.raises((ValueError, TypeError), match=error):
         am.defop(name, forward, vjps)  # type: ignore[arg-type]
+
+
+def test_explain_reads_a_rule_written_in_plain_numpy(softsign: object) -> None:
+    x = am.tensor([0.5, -2.0], requires_grad=True, name="x")
+    e = am.explain(softsign(x).sum(), wrt=x)  # type: ignore[operator]
+    assert e.formula == "(1 + |x|)⁻²" and e.check() < 1e-12
+    assert "d/dx x/(1 + |x|) = 1/(1 + |x|)²" in str(e)
+    assert r"\left|x\right|" in e.latex()
+
+
+def test_the_adding_an_op_page_runs_as_printed() -> None:
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "adding-an-op.md").read_text(
+        encoding="utf-8")
+    code, expected = re.findall(r"```python\n(.*?)```\n```text\n(.*?)```", page, re.S)[0]
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(code, {})
+    finally:
+        OPS.pop("softsign", None)
+    assert printed.getvalue() == expected

@@ -32,6 +32,19 @@ class Expr:
         """op `name` of the table applied to expressions (what ops.call does with them)."""
         return apply(name, tuple(lift(a) for a in args), params)
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """np.exp(e), np.abs(e), ndarray * e: the op whose forward is that ufunc, applied to
+        expressions, so a rule written in plain NumPy (am.defop) explains too."""
+        if method != "__call__" or kwargs:
+            return NotImplemented
+        for op in OPS.values():
+            if op.forward is ufunc:
+                args = tuple(lift(x) for x in inputs)
+                if op.name in ALGEBRA:
+                    return ALGEBRA[op.name](*args)
+                return apply(op.name, args, {})
+        return NotImplemented
+
     # The operators build simplified expressions. Comparisons build 0/1 masks (formulas write
     # [x > 0] as `x > 0`); `eq` is the mask [a = b], as `==` stays equality of expressions.
     __neg__ = lambda self: mul(Const(Fraction(-1)), self)
