@@ -10,6 +10,7 @@ from typing import Any
 
 from . import functions, nn, optim
 from .anomaly import detect_anomaly
+from .compile import compile, gradient_code
 from .explain import Explanation, explain
 from .extend import defop
 from .functions import *  # noqa: F403 - NumPy-style functions, one per op of the table
@@ -40,7 +41,7 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "BroadcastWarning",
     "gradcheck", "GradcheckError", "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
     "draw_graph", "render_graph", "RendererNotFoundError", "explain", "Explanation", "nn", "optim",
-    "minimize", "defop",
+    "minimize", "defop", "compile", "gradient_code",
 ] + functions.__all__
 
 
