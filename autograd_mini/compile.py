@@ -22,6 +22,7 @@ docs/compile.md); `check=True` runs value_and_grad beside every call and raises 
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import inspect
 import itertools
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from . import engine
-from .graph import Node, toposort
+from .graph import Node, gc_paused, toposort
 from .mode import MODE
 from .ops import OPS, Op
 from .shapes import array_of, is_tensor, keepdims_shape, normalize_axis, reduced_axes
@@ -77,6 +78,7 @@ def _safe(name: Any) -> str | None:
     return name + "_" if name in _BUILTINS else name
 
 
+@functools.lru_cache(maxsize=1024)
 def _clean(text: str) -> str:
     """Text for a comment: no line breaks or control characters that could end it."""
     return "".join(" " if unicodedata.category(c)[0] == "C" or c in "\u2028\u2029\x85"
@@ -88,13 +90,15 @@ class _Names:
 
     def __init__(self, taken: set[str]) -> None:
         self.taken = set(taken)
+        self.next: dict[str, int] = {}  # base -> the number to try next
 
     def claim(self, base: str) -> str:
         name = base
-        for k in itertools.count(2):
-            if name not in self.taken:
-                break
+        k = self.next.get(base, 2)
+        while name in self.taken:
             name = f"{base}_{k}" if base[-1].isdigit() else f"{base}{k}"
+            k += 1
+        self.next[base] = k
         self.taken.add(name)
         return name
 
@@ -211,7 +215,7 @@ def _literal(num: _Num) -> tuple[str, int]:
     if not isfinite(v):
         return ("np.nan", PRIMARY) if v != v else ("np.inf", PRIMARY) if v > 0 \
             else ("-np.inf", UNARY)
-    if v != int(v) or abs(v) >= 1e16:
+    if len(repr(v)) > 8 and (v != int(v) or abs(v) >= 1e16):
         q = Fraction(v).limit_denominator(1000)
         if q.denominator != 1 and float(q.numerator) / q.denominator == v:
             return f"{q.numerator} / {q.denominator}", MUL  # 2 / 3 reads better than 0.666…
@@ -450,6 +454,7 @@ class _Writer:
         self.table: dict[Any, Code] = {}
         self.keep: list[Any] = []  # arrays and objects whose ids are in keys
         self.tag: tuple[Any, ...] | None = None
+        self.hint = ""  # the op whose rule is being written: names the arrays it makes
         self.vertex_codes: dict[int, Code] = {}  # id(graph vertex) -> its forward value
         self.dtypes: dict[Any, np.dtype] = {}
 
@@ -460,7 +465,8 @@ class _Writer:
         k = (kind, tuple(id(a) for a in args), key if key is not None else attrs)
         hit = self.table.get(k)
         if hit is not None:
-            self._tag(hit)
+            if kind not in _LEAVES:
+                self._tag(hit)
             return hit
         node = Code(self, kind, args, attrs, shape, dtype)
         node.index = len(self.nodes)
@@ -500,7 +506,7 @@ class _Writer:
         self.keep.append(a)
         return self.make("array", (), (a, hint), a.shape, a.dtype, key=("array", id(a)))
 
-    def lift(self, x: Any, hint: str = "c") -> Code:
+    def lift(self, x: Any, hint: str | None = None) -> Code:
         if isinstance(x, Code):
             return x
         if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
@@ -510,7 +516,11 @@ class _Writer:
         if isinstance(x, (np.generic, np.ndarray)) and x.dtype.kind in "biuf":
             if np.ndim(x) == 0:
                 return self.const(_Num.of(x.item()), dtype=x.dtype, weak=False)
-            return self.array(np.asarray(x), hint)
+            x = np.asarray(x)
+            if hint is None:
+                mask = x.dtype == bool or bool(np.isin(x, (0, 1)).all())
+                hint = f"{self.hint or 'c'}_{'mask' if mask else 'const'}"
+            return self.array(x, hint)
         raise TypeError(f"cannot write a {type(x).__name__} into generated code")
 
     def strong(self, c: Code, dtype: np.dtype) -> Code:
@@ -622,8 +632,13 @@ class _Writer:
         becomes the number, np.broadcast_to(y, s) becomes y."""
         if x.kind == "const" and x.shape and np.broadcast_shapes(other.shape) == shape:
             return self.absorb(self.const(x.attrs[0], dtype=x.dtype, weak=x.attrs[1]), x)
-        if x.kind == "broadcast" and np.broadcast_shapes(x.args[0].shape, other.shape) == shape:
-            return self.absorb(x.args[0], x)
+        if x.kind in ("broadcast", "reshape"):
+            y = x.args[0]
+            lead = x.ndim - y.ndim
+            ones = x.kind == "broadcast" or (lead >= 0 and x.shape[lead:] == y.shape and
+                                             all(n == 1 for n in x.shape[:lead]))
+            if ones and np.broadcast_shapes(y.shape, other.shape) == shape:
+                return self.absorb(y, x)
         return x
 
     # ---- shapes and reductions ---------------------------------------------------------
@@ -827,6 +842,7 @@ class _Reading:
         w.tag = (k, "step")
         before = len(w.nodes)
         rule = node.op.vjp(i)
+        w.hint = node.op.name
         try:
             gi = rule(g, *xs, out=out, **node.params)
             if not isinstance(gi, Code):
@@ -835,8 +851,9 @@ class _Reading:
             args, saved_out = _probe(node, g)
             gi = w.rule_call(node.op, i, g, xs, out if node.op.save_out else None,
                              node.params, lambda: rule(*args, out=saved_out, **node.params))
-        if gi.index < before:  # a value passed on unchanged (add, sub): this step's too
+        if gi.index < before and gi.kind not in _LEAVES:  # passed on unchanged (add, sub)
             w._tag(gi)
+        w.hint = ""
         w.tag = (k, "engine", i)  # the engine's broadcast sums and fan-out additions follow
         return gi
 
@@ -926,20 +943,25 @@ class _Printer:
             rets.append(self.named[c.index])
         return rets
 
-    def inline(self, x: Code) -> None:
+    def fit(self, x: Code) -> tuple[str, int]:
+        """x's text, after giving its longest parts lines of their own while it is too long
+        to read in one go."""
         text = self.render(x)
-        while len(text[0]) > LINE:  # too long to read in one go: name its longest part
+        while len(text[0]) > LINE:
             kids = [c for c in x.args if c.index not in self.named and c.kind not in _LEAVES]
             if not kids:
                 break
             self.line(max(kids, key=lambda c: len(self.text[c.index][0])), None)
             text = self.render(x)
-        self.text[x.index] = text
+        return text
+
+    def inline(self, x: Code) -> None:
+        self.text[x.index] = self.fit(x)
         self.inlined[x.index] = [x] + [p for c in x.args for p in self.inlined[c.index]]
 
     def line(self, x: Code, name: str | None) -> None:
+        text, _ = self.fit(x)
         name = name or self.name_for(x)
-        text, _ = self.render(x)
         if x.index >= self.sweep_start:
             self.lines += self.comments([x] + [p for c in x.args for p in self.inlined[c.index]])
         self.lines.append(f"    {name} = {text}")
@@ -1002,7 +1024,34 @@ class _Printer:
                 return text
         if isinstance(v, Code):
             return self.text[v.index][0]
+        if isinstance(v, (tuple, slice)) or v is Ellipsis:
+            text = self.literal(v)
+            if text is not None:
+                return text
         return self.constant(array_of(v), hint)
+
+    def literal(self, v: Any) -> str | None:
+        """Source for an index-like param (ints, slices, None, ..., small integer arrays),
+        or None if it has no short literal form."""
+        if v is None or v is Ellipsis:
+            return "None" if v is None else "..."
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            return str(int(v))
+        if isinstance(v, slice):
+            parts = [self.literal(p) for p in (v.start, v.stop, v.step)]
+            if any(p is None or p == "..." for p in parts):
+                return None
+            if v.step is None:  # slice(None) is ':', slice(1, None) is '1:'
+                parts = parts[:1] if parts[:2] == ["None", "None"] else parts[:2]
+            return f"slice({', '.join(parts)})"  # type: ignore[arg-type]
+        if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iu" and v.size <= 8:
+            return f"np.array({[int(n) for n in v]!r})"
+        if isinstance(v, tuple):
+            items = [self.literal(i) for i in v]
+            if any(i is None for i in items):
+                return None
+            return f"({', '.join(items)}{',' if len(items) == 1 else ''})"  # type: ignore[arg-type]
+        return None
 
     def index(self, index: Any) -> str:
         items = index if isinstance(index, tuple) else (index,)
@@ -1026,7 +1075,7 @@ class _Printer:
                 return self.constant(index, "index")
         if not out:
             return "()"
-        return out[0] + "," if isinstance(index, tuple) and len(out) == 1 else ", ".join(out)
+        return ", ".join(out)
 
     # ---- expressions --------------------------------------------------------------------
 
@@ -1159,6 +1208,7 @@ class _Printer:
         tags = sorted({t for p in parts for t in p.tags if t not in self.said},
                       key=lambda t: (t[0], t[1] != "step", t[2:]))
         out: list[str] = []
+        texts: list[str] = []
         for t in tags:
             self.said.add(t)
             node = self.steps[t[0]]
@@ -1180,6 +1230,9 @@ class _Printer:
                             f"pass, so its gradient sums over axis {', '.join(map(str, axes))}")
                 else:
                     text = f"{who}'s gradient is brought back to its shape {parent.shape}"
+            if text not in texts:
+                texts.append(text)
+        for text in texts:
             out += textwrap.wrap(text, width=96, initial_indent="    # ",
                                  subsequent_indent="    #   ", break_on_hyphens=False)
         return out
@@ -1453,28 +1506,32 @@ class _Fixed:
 
 
 class _Tape:
-    """The recorded ops, replayed: each call runs their forward functions in the recorded
-    order on the new arrays, builds a fresh graph of the ones a gradient flows through, and
-    sweeps it back with the engine's numeric reading (what backward() runs)."""
+    """The recorded ops, replayed: for graphs too large to write out as source.
+
+    Each call runs the ops' forward functions in the recorded order on the new arrays, then
+    the engine's reverse sweep over a graph of the ops a gradient flows through (made once,
+    holding no arrays), with a reading (`_Replay`) that hands each rule this call's arrays.
+    """
 
     def __init__(self, trace: _Trace) -> None:
         slot: dict[int, int] = {}
         self.args: list[tuple[int, int]] = []  # (slot, argument position)
         self.consts: list[tuple[int, Any]] = []
-        self.instrs: list[tuple[int, Op, tuple[int, ...], dict[str, Any], bool,
+        self.instrs: list[tuple[int, Op, tuple[int, ...], dict[str, Any],
                                 tuple[tuple[int, Any], ...]]] = []
-        self.fixed: list[Any] = []
-        needs: set[int] = set()
+        vertex: list[Any] = []  # the sweep's graph: Nodes where a gradient flows
         zero_d: dict[int, Any] = {}  # slot of a number -> its 0-d array
+        self.variables: list[Tensor] = []
         for v in trace.order:
-            s = slot[id(v)] = len(self.fixed)
-            self.fixed.append(_Fixed(v.shape, v.dtype))
+            s = slot[id(v)] = len(vertex)
+            vertex.append(_Fixed(v.shape, v.dtype))
             if not isinstance(v, Node):
                 k = trace.traced.get(id(v))
                 if k is not None:
                     self.args.append((s, k))
                     if k in trace.positions:
-                        needs.add(s)
+                        t = Tensor(np.zeros((), v.dtype), requires_grad=True)
+                        vertex[s] = t
                 else:
                     data = array_of(v)
                     self.consts.append((s, data))
@@ -1482,17 +1539,18 @@ class _Tape:
                         zero_d[s] = data
                 continue
             ins = tuple(slot[id(p)] for p in v.inputs)
-            need = any(i in needs for i in ins)
-            if need:
-                needs.add(s)
-            self.instrs.append((s, v.op, ins, v.params, need, _numbers(v, ins, zero_d)))
-        self.n_slots = len(self.fixed)
-        self.root = slot[id(trace.root)]
-        self.positions = trace.positions
-        self.var_slots = [next(s for s, k in self.args if k == p) for p in trace.positions]
+            if any(vertex[i].requires_grad for i in ins):
+                vertex[s] = Node(v.op, tuple(vertex[i] for i in ins), v.params, None, None,
+                                 vertex[s])  # it reads only the output's shape and dtype
+            self.instrs.append((s, v.op, ins, v.params, _numbers(v, ins, zero_d)))
+        self.slot_of = {id(x): s for s, x in enumerate(vertex) if isinstance(x, Node)}
+        self.n_slots = len(vertex)
+        self.root = vertex[slot[id(trace.root)]]
+        self.root_slot = slot[id(trace.root)]
+        by_position = {k: vertex[s] for s, k in self.args}
+        self.variables = [by_position[k] for k in trace.positions]
         self.many = trace.many
         self.dtypes = [trace.tensors[k].dtype for k in trace.positions]
-        self.shapes = [trace.tensors[k].shape for k in trace.positions]
         self.code = (f"# {trace.fname}: {trace.n_ops:,} recorded ops, more than am.compile "
                      f"writes out as source ({MAX_SOURCE_OPS:,}).\n# Each call replays the "
                      "recorded tape: the ops' forward functions, then the engine's reverse "
@@ -1500,38 +1558,45 @@ class _Tape:
 
     def run(self, arrays: list[Any]) -> tuple[Any, Any]:
         vals: list[Any] = [None] * self.n_slots
-        verts: list[Any] = list(self.fixed)
+        inputs: list[Any] = [None] * self.n_slots
         for s, k in self.args:
             vals[s] = arrays[k]
         for s, value in self.consts:
             vals[s] = value
-        variables = []
-        for s in self.var_slots:
-            t = Tensor(vals[s], requires_grad=True)
-            verts[s] = t
-            variables.append(t)
-        for s, op, ins, params, need, numbers in self.instrs:
+        for s, op, ins, params, numbers in self.instrs:
             xs = [vals[i] for i in ins]
             for p, value in numbers:
                 xs[p] = value
             out = op.forward(*xs, **params)
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
-            vals[s] = out
-            if need:
-                verts[s] = Node(op, tuple(verts[i] for i in ins), params,
-                                tuple(xs) if op.save_inputs else None,
-                                out if op.save_out else None, out)
-        value = vals[self.root]
+            vals[s] = out if type(out) is np.ndarray else np.asarray(out)
+            inputs[s] = xs
+        value = vals[self.root_slot]
         found: dict[Any, Any] = {}
-        root = verts[self.root]
-        if not isinstance(root, _Fixed):
-            found = engine.backward(root, np.ones((), dtype=value.dtype), retain_graph=False,
-                                    create_graph=False)
-        by_id = {id(k): g for k, g in found.items()}
-        gs = tuple(np.array(by_id[id(t)], dtype=d) if id(t) in by_id else np.zeros(shape, d)
-                   for t, d, shape in zip(variables, self.dtypes, self.shapes, strict=True))
+        if self.root.requires_grad:
+            found = engine.sweep(self.root, np.ones((), dtype=value.dtype),
+                                 _Replay(self.slot_of, vals, inputs))
+        gs = tuple(np.array(found[t], dtype=d) if t in found else np.zeros(t.shape, d)
+                   for t, d in zip(self.variables, self.dtypes, strict=True))
         return np.array(value), (gs if self.many else gs[0])
+
+
+class _Replay:
+    """The reverse sweep's reading for a replayed tape: the numeric rules on this call's
+    arrays (what Backward does, without the checks a graph that users hold needs)."""
+
+    def __init__(self, slot_of: dict[int, int], vals: list[Any], inputs: list[Any]) -> None:
+        self.slot_of, self.vals, self.inputs = slot_of, vals, inputs
+
+    def enter(self, node: Node, g: Any) -> Any:
+        s = self.slot_of[id(node)]
+        return self.inputs[s], self.vals[s]
+
+    def rule(self, node: Node, i: int, g: Any, inputs: Any) -> Any:
+        xs, out = inputs
+        return node.op.vjp(i)(g, *xs, out=out, **node.params)
+
+    def leave(self, node: Node) -> None:
+        pass
 
 
 def _numbers(v: Node, ins: tuple[int, ...], zero_d: dict[int, Any]) -> tuple[tuple[int, Any], ...]:
@@ -1644,9 +1709,8 @@ def _difference(a: Any, b: Any) -> str | None:
 def _build(f: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
            argnums: Argnums) -> Any:
     trace = _Trace(f, args, kwargs, argnums, "compile")
-    if trace.n_ops > MAX_SOURCE_OPS:
-        return _Tape(trace)
-    return _program(trace)
+    with gc_paused():  # many small objects, none in cycles: collections would only rescan
+        return _Tape(trace) if trace.n_ops > MAX_SOURCE_OPS else _program(trace)
 
 
 def compile(f: Callable[..., Any], argnums: Argnums = 0, check: bool = False) -> Compiled:
@@ -1682,4 +1746,5 @@ def gradient_code(f: Callable[..., Any], *args: Any, argnums: Argnums = 0) -> st
                          "am.compile runs such graphs as a replayed tape instead. Trace a "
                          "smaller version of the function (fewer steps or layers) to read its "
                          "code.")
-    return _write(trace)[0]
+    with gc_paused():
+        return _write(trace)[0]
