@@ -1530,7 +1530,8 @@ class _Tape:
                 if k is not None:
                     self.args.append((s, k))
                     if k in trace.positions:
-                        t = Tensor(np.zeros((), v.dtype), requires_grad=True)
+                        t = Tensor(np.broadcast_to(np.zeros((), v.dtype), v.shape),
+                                   requires_grad=True)  # a stand-in: the sweep reads its shape
                         vertex[s] = t
                 else:
                     data = array_of(v)
