@@ -153,3 +153,18 @@ def test_editable_install_is_a_plain_path_entry_without_warnings(source: Path,
     # The entry makes the examples importable under the package, and they are the scripts.
     assert (source / "autograd_mini" / "examples" / "two_points.py").samefile(
         source / "examples" / "two_points.py")
+
+
+def test_every_subpackage_is_listed_for_setuptools() -> None:
+    """A package folder missing from pyproject's list is left out of the wheel: a regular
+    install then fails on import, while an editable one (this venv) hides it."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    line = re.search(r"^packages = \[(.*)\]$", (root / "pyproject.toml").read_text(), re.M)
+    assert line is not None
+    listed = set(re.findall(r'"([\w.]+)"', line.group(1)))
+    found = {".".join(Path(folder).relative_to(root).parts)
+             for folder, _, files in os.walk(root / "autograd_mini", followlinks=True)
+             if "__init__.py" in files}
+    assert found == listed
