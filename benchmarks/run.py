@@ -8,6 +8,10 @@ table shows medians, and ratios are taken between medians of the same run. Memor
 fresh subprocess per implementation measures one step's peak extra memory twice: with
 tracemalloc (exact for NumPy arrays, which report to it; blind to PyTorch's allocator) and
 as the growth of the peak resident set size (VmHWM after − VmRSS before; sees everything).
+
+"am compiled" is am.compile's code: its first call (trace, write the code, exec it) happens
+when the case is built and is reported in a table of its own; the timed steps run the
+compiled function alone.
 """
 
 from __future__ import annotations
@@ -73,8 +77,10 @@ def cases(quick: bool) -> list[Case]:
         Case("W1a", "W1 MSE grad, X 1,000,000×32", "W1", (1_000_000, 32), 11),
         Case("W1b", "W1 MSE grad, X 200,000×256", "W1", (200_000, 256), 11),
         _chain("W2", "W2 chain 1,000 ops on (16,)", 1_000, 31),
-        # HIPS autograd takes ~50 µs per op: it runs W3 at a tenth of the depth (the next row).
-        _chain("W3", "W3 chain 1,000,000 deep", 1_000_000, 3, skip=("hips",)),
+        # HIPS autograd takes ~50 µs per op: it runs W3 at a tenth of the depth (the next row),
+        # as does am compiled, whose first call would trace a million ops (the next row shows
+        # the replayed tape it runs for graphs too large to write out).
+        _chain("W3", "W3 chain 1,000,000 deep", 1_000_000, 3, skip=("hips", "am_compiled")),
         _chain("W3h", "W3 chain 100,000 deep", 100_000, 3),
         Case("W4", "W4 MLP 64-128-10, batch 256", "W4", (), 301),
     ]
@@ -89,9 +95,12 @@ def _build(impl: str, case: Case) -> workloads.Step:
     return workloads.IMPLEMENTATIONS[impl][case.workload](*case.args)
 
 
-def child_time(case: Case, impls: list[str]) -> dict[str, float]:
-    """Median seconds per step for each implementation, run interleaved."""
+def child_time(case: Case, impls: list[str]) -> dict[str, dict[str, float]]:
+    """Median seconds per step for each implementation, run interleaved, and the seconds of
+    the first call for those that compile when built."""
     steps = {impl: _build(impl, case) for impl in impls}
+    first = {impl: step.first_call for impl, step in steps.items()  # type: ignore[attr-defined]
+             if hasattr(step, "first_call")}
     for step in steps.values():
         step()  # warm up: lazy imports, allocator pools, BLAS buffers
     gc.collect()
@@ -103,7 +112,8 @@ def child_time(case: Case, impls: list[str]) -> dict[str, float]:
             t0 = time.perf_counter()
             step()
             times[impl].append(time.perf_counter() - t0)
-    return {impl: statistics.median(ts) for impl, ts in times.items()}
+    return {"seconds": {impl: statistics.median(ts) for impl, ts in times.items()},
+            "first_call": first}
 
 
 def _rss(field: str) -> int:
@@ -165,7 +175,7 @@ def machine() -> dict[str, Any]:
         pass
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for impl in workloads.available():
-        if impl not in ("numpy", "autograd_mini"):
+        if impl not in ("numpy", "autograd_mini", "am_compiled"):
             mod = __import__(workloads.MODULES[impl])
             versions[impl] = getattr(mod, "__version__", "?")
     if "hips" in versions and versions["hips"] == "?":
@@ -185,7 +195,7 @@ def run(quick: bool) -> dict[str, Any]:
         mem = {i: _spawn("--child-memory", case.key, str(quick), i) for i in mine}
         results["cases"][case.key] = {
             "title": case.title, "unit": case.unit, "ops": case.ops,
-            "seconds": t, "memory": mem,
+            "seconds": t["seconds"], "first_call": t["first_call"], "memory": mem,
         }
         print(f": {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     return results
@@ -193,8 +203,9 @@ def run(quick: bool) -> dict[str, Any]:
 
 # ---- the table ------------------------------------------------------------------------------
 
-COLUMNS = ("numpy", "autograd_mini", "torch", "hips")
-HEAD = {"numpy": "NumPy", "autograd_mini": "am", "torch": "torch", "hips": "HIPS"}
+COLUMNS = ("numpy", "autograd_mini", "am_compiled", "torch", "hips")
+HEAD = {"numpy": "NumPy", "autograd_mini": "am", "am_compiled": "am comp", "torch": "torch",
+        "hips": "HIPS"}
 
 
 def _fmt(x: float | None, digits: int = 2) -> str:
@@ -210,16 +221,23 @@ def table(results: dict[str, Any]) -> str:
         "",
         "time (median; ms per step, or µs per op for the chains)",
         f"{'case':32} {'unit':>6} " + " ".join(f"{HEAD[c]:>9}" for c in COLUMNS)
-        + f" {'am/NumPy':>9} {'am/torch':>9}",
+        + f" {'am/NumPy':>9} {'am/torch':>9} {'comp/NumPy':>10}",
     ]
     for c in results["cases"].values():
         scale = 1e6 / c["ops"] if c["ops"] > 1 else 1e3
         t = {k: v * scale for k, v in c["seconds"].items()}
-        am = t.get("autograd_mini")
+        am, comp = t.get("autograd_mini"), t.get("am_compiled")
         ratio = {k: (am / t[k] if am and k in t else None) for k in ("numpy", "torch")}
+        compiled = comp / t["numpy"] if comp and "numpy" in t else None
         lines.append(f"{c['title']:32} {c['unit']:>6} "
                      + " ".join(f"{_fmt(t.get(k)):>9}" for k in COLUMNS)
-                     + f" {_fmt(ratio['numpy']):>9} {_fmt(ratio['torch']):>9}")
+                     + f" {_fmt(ratio['numpy']):>9} {_fmt(ratio['torch']):>9}"
+                     + f" {_fmt(compiled):>10}")
+    firsts = [(c["title"], c["first_call"]["am_compiled"]) for c in results["cases"].values()
+              if "am_compiled" in c.get("first_call", {})]
+    if firsts:
+        lines += ["", "am compiled, first call (trace, write the code, exec it; then cached), ms"]
+        lines += [f"{title:32} {seconds * 1e3:>9.1f}" for title, seconds in firsts]
     lines += ["", "peak extra memory of one step (MB, or bytes per op for the chains): "
               "tracemalloc / RSS growth",
               f"{'case':32} " + " ".join(f"{HEAD[c]:>15}" for c in COLUMNS)

@@ -7,6 +7,7 @@ is not installed are simply absent from `IMPLEMENTATIONS` (see `available`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -143,6 +144,50 @@ def am_w4() -> Step:
     return step
 
 
+# ---- autograd_mini, compiled: am.compile writes the gradient out as NumPy -----------------
+#
+# Each builder makes the first call itself (trace, write the code, exec it) and keeps how long
+# it took in `step.first_call`; the step then times the compiled function alone.
+
+def _first_call(cf: Any, *args: Any) -> Step:
+    t0 = time.perf_counter()
+    cf(*args)
+    seconds = time.perf_counter() - t0
+
+    def step() -> Any:
+        return cf(*args)
+    step.first_call = seconds  # type: ignore[attr-defined]
+    return step
+
+
+def am_compiled_w1(n: int, d: int) -> Step:
+    import autograd_mini as am
+    X, y, w = mse_data(n, d)
+    return _first_call(am.compile(lambda w, X, y: ((X @ w - y) ** 2).mean()), w, X, y)
+
+
+def am_compiled_chain(depth: int) -> Step:
+    import autograd_mini as am
+    x, a, b = chain_data()
+
+    def chain(y: Any, a: Any, b: Any) -> Any:
+        for _ in range(depth // 3):
+            y = (y * a + b).tanh() * 0.5
+        return y.sum()  # ones as the upstream gradient, as the others
+    return _first_call(am.compile(chain), x, a, b)
+
+
+def am_compiled_w4() -> Step:
+    import autograd_mini as am
+    p = mlp_data()
+
+    def loss(W1: Any, b1: Any, W2: Any, b2: Any, X: Any, Y: Any) -> Any:
+        h = (X @ W1 + b1).tanh()
+        return -(Y * am.log_softmax(h @ W2 + b2, axis=1)).sum() / len(X)
+    cf = am.compile(loss, argnums=(0, 1, 2, 3))
+    return _first_call(cf, *(p[k] for k in ("W1", "b1", "W2", "b2", "X", "Y")))
+
+
 # ---- PyTorch (CPU, float64, one thread) ----------------------------------------------------
 
 def torch_w1(n: int, d: int) -> Step:
@@ -233,11 +278,12 @@ def hips_w4() -> Step:
 IMPLEMENTATIONS: dict[str, dict[str, Callable[..., Step]]] = {
     "numpy": {"W1": numpy_w1, "chain": numpy_chain, "W4": numpy_w4},
     "autograd_mini": {"W1": am_w1, "chain": am_chain, "W4": am_w4},
+    "am_compiled": {"W1": am_compiled_w1, "chain": am_compiled_chain, "W4": am_compiled_w4},
     "torch": {"W1": torch_w1, "chain": torch_chain, "W4": torch_w4},
     "hips": {"W1": hips_w1, "chain": hips_chain, "W4": hips_w4},
 }
-MODULES = {"numpy": "numpy", "autograd_mini": "autograd_mini", "torch": "torch",
-           "hips": "autograd"}
+MODULES = {"numpy": "numpy", "autograd_mini": "autograd_mini", "am_compiled": "autograd_mini",
+           "torch": "torch", "hips": "autograd"}
 
 
 def available() -> list[str]:
