@@ -439,6 +439,7 @@ _OPERATORS = {"add": ("+", ADD), "subtract": ("-", ADD), "multiply": ("*", MUL),
               "divide": ("/", MUL), "matmul": ("@", MUL), "power": ("**", POW),
               "less": ("<", CMP), "greater": (">", CMP), "less_equal": ("<=", CMP),
               "greater_equal": (">=", CMP)}
+_SHORTER = {"absolute": "abs", "conjugate": "conj"}  # the names people write
 _REDUCTIONS = ("sum", "mean", "var", "std", "max", "min")
 _VIEWS = ("arg", "array", "const", "broadcast", "reshape", "T", "getitem", "call", "rule")
 _SPELLED = dict(OPS)  # the built-in ops, whose NumPy spelling below is theirs
@@ -1170,9 +1171,12 @@ class _Printer:
         if x.kind != "const" or x.shape or x.attrs[1]:
             return self.text[x.index]
         args = list(node.args)
-        args[k] = self.w.const(x.attrs[0])
-        if self.w._dtype(node.attrs, args) == node.dtype:
-            return _literal(x.attrs[0])
+        num = x.attrs[0]
+        tries = [num] + ([_Num(float(num.value))] if num.number and x.dtype.kind == "f" else [])
+        for plain in tries:  # 2, then 2.0 (a bool array times 1.0 is float64, times 1 is not)
+            args[k] = self.w.const(plain)
+            if self.w._dtype(node.attrs, args) == node.dtype:
+                return _literal(plain)
         return self.number(x)
 
     def ufunc(self, x: Code) -> tuple[str, int]:
@@ -1198,6 +1202,7 @@ class _Printer:
                 right = lb if pb > prec else f"({lb})"
             return f"{left} {sym} {right}", prec
         args = ", ".join(self.operand(x, k)[0] for k in range(len(x.args)))
+        name = _SHORTER.get(name, name)
         fn = f"np.{name}" if getattr(np, name, None) is uf else self.helper(
             ("ufunc", id(uf)), uf, name)
         return f"{fn}({args})", PRIMARY

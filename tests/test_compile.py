@@ -291,12 +291,25 @@ def test_tensors_and_nested_transforms_run_eagerly() -> None:
 
 
 def test_code_is_compiled_with_numpy_and_helpers_only() -> None:
-    cf = am.compile(lambda x: am.relu(x).sum() + am.sigmoid(x).mean())
-    cf(RNG.normal(size=4))
+    """The namespace: numpy, `slice`, and functions of the op table (forwards, rules)."""
+    from autograd_mini.ops import OPS
+
+    cf = am.compile(lambda x: x.max(axis=0).sum() + am.sigmoid(x).mean())
+    cf(RNG.normal(size=(3, 4)))
     program = next(iter(cf._programs.values()))
     space = program.fn.__globals__
     assert space["np"] is np and space["__builtins__"] == {"slice": slice}
-    assert set(space) - {"np", "__builtins__", program.fn.__name__} == {"relu_vjp", "sigmoid"}
+    table = {id(op.forward) for op in OPS.values()} | {id(r) for op in OPS.values()
+                                                       for r in op.vjps}
+    helpers = set(space) - {"np", "__builtins__", program.fn.__name__}
+    assert helpers and all(id(getattr(space[k], "func", space[k])) in table for k in helpers)
+
+
+def test_the_code_in_the_docs_is_what_compile_writes() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "docs" / "compile.md").read_text()
+    assert MSE_CODE in text
 
 
 # ---- control flow that reads values ---------------------------------------------------------
