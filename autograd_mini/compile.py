@@ -108,7 +108,7 @@ _SHORT = {"sub": "r", "add": "z", "matmul": "z", "mul": "p", "div": "q", "neg": 
           "tanh": "h", "sigmoid": "h", "relu": "h", "softplus": "h", "softmax": "sm",
           "log_softmax": "logp", "exp": "e", "log": "lg", "sum": "s", "mean": "m",
           "pow": "u", "square": "u", "logsumexp": "lse", "getitem": "sel", "reshape": "v",
-          "transpose": "v", "concatenate": "cat", "where": "w"}
+          "transpose": "v", "concatenate": "cat", "where": "pick"}
 
 
 # ---- numbers ------------------------------------------------------------------------------
@@ -524,12 +524,6 @@ class _Writer:
             return self.array(x, hint)
         raise TypeError(f"cannot write a {type(x).__name__} into generated code")
 
-    def strong(self, c: Code, dtype: np.dtype) -> Code:
-        """A weak number as one of `dtype`: how NumPy treats a 0-d array operand."""
-        if c.kind == "const" and c.attrs[1]:
-            return self.const(c.attrs[0], dtype=dtype, weak=False, shape=c.shape)
-        return c
-
     # ---- ufuncs: operators and NumPy functions -----------------------------------------
 
     def _dtype(self, uf: np.ufunc, xs: Sequence[Code]) -> np.dtype:
@@ -583,7 +577,7 @@ class _Writer:
         a, b = (self._scalar_like(x, o, shape) for x, o in ((xs[0], xs[1]), (xs[1], xs[0])))
         ca = a.attrs[0] if a.kind == "const" and not a.shape else None
         cb = b.attrs[0] if b.kind == "const" and not b.shape else None
-        if (a is not xs[0] or b is not xs[1]) and name in _OPERATORS:
+        if a is not xs[0] or b is not xs[1]:
             return self.absorb(self.ufunc(uf, a, b), *xs)
         if name == "add":
             if cb is not None and cb.is_(0):
@@ -1657,7 +1651,12 @@ class Compiled:
             keys.append(tuple(sorted((k, _classify(v, False)[0]) for k, v in kwargs.items())))
         key = tuple(keys)
         program = self._programs.get(key)
-        if program is None:
+        if program is not None:
+            try:
+                self._programs.move_to_end(key)  # least recently used goes first
+            except KeyError:  # another thread just dropped it: it still runs
+                pass
+        else:
             with self._lock:
                 program = self._programs.get(key)
                 if program is None:
