@@ -1345,7 +1345,18 @@ class _Trace:
                 self.tensors[k] = t
             elif isinstance(a, np.ndarray):
                 self.static[id(a)] = k
-        out = _call(f, tuple(call_args), kwargs)
+        try:
+            out = _call(f, tuple(call_args), kwargs)
+        except Exception as e:
+            data = [self.names[k] for k, kind in enumerate(self.kinds) if kind == "d"]
+            if data and hasattr(e, "add_note"):  # Python 3.11+
+                e.add_note(
+                    f"{who} runs f on Tensors for its float arguments, the data ones too "
+                    f"({', '.join(data)}), so that what f computes from them becomes code. "
+                    "A NumPy or SciPy call that needs their values cannot be traced: compute it "
+                    "before calling, read the array from a closure instead of an argument, or "
+                    "use am.value_and_grad.")
+            raise
         if not isinstance(out, Tensor) or out.ndim != 0:
             raise ValueError(f"{who}: the function must return a scalar (0-d) Tensor, got "
                              f"{type(out).__name__} of shape {np.shape(out)}. Reduce it "

@@ -443,3 +443,13 @@ def test_a_100000_op_chain_replays_the_tape() -> None:
     assert_same(g, want)
     _, g2 = cf(2 * x)  # the tape again, on new values
     assert np.all(np.isfinite(g2)) and not np.allclose(g2, g)
+
+
+def test_a_numpy_call_needing_a_data_argument_says_why_it_fails() -> None:
+    def f(w: Any, X: Any) -> Any:
+        return ((np.asarray(X) @ w) ** 2).sum()
+
+    with pytest.raises(TypeError) as info:
+        am.compile(f)(np.ones((2, 1)), np.ones((5, 2)))
+    if hasattr(info.value, "__notes__"):
+        assert "the data ones too (X)" in " ".join(info.value.__notes__)
