@@ -216,8 +216,8 @@ defop("sigmoid", _sigmoid, (lambda g, x, out: g * (out * (1 - out)),),
       expr="σ({0})", save_inputs=False, save_out=True,
       why="dσ(x)/dx = σ(x)(1 − σ(x))")
 
-defop("relu", lambda x: np.maximum(x, 0), (lambda g, x, out: g * _as(value(x) > 0, g),),
-      expr="relu({0})", formulas=(lambda g, x, out: g * (x > 0),),
+defop("relu", lambda x: np.maximum(x, 0), (lambda g, x, out: g * (x > 0),),
+      expr="relu({0})",
       why="relu passes the gradient where its input is positive (0 at exactly 0)")
 
 defop("abs", np.abs, (lambda g, x, out: g * _as(np.sign(value(x)), g),),
@@ -251,23 +251,11 @@ defop("square", np.square, (lambda g, x, out: g * (x + x),),
       expr="{0}²", why="d(x²)/dx = 2x: the 2 in front comes from here")
 
 
-def _clip_mask(x: Any, lo: Any, hi: Any) -> np.ndarray:
-    # Not in place: array bounds may broadcast the mask (and the output) past x's shape; the
-    # engine sums the gradient back to x's shape.
-    v = value(x)
-    keep = np.ones(np.shape(v), dtype=bool)
-    if lo is not None:
-        keep = keep & (v >= value(lo))
-    if hi is not None:
-        keep = keep & (v <= value(hi))
-    return keep
-
-
 defop("clip", _clip,
-      (lambda g, x, out, lo, hi: g * _as(_clip_mask(x, lo, hi), g),),
+      # Array bounds may broadcast the mask past x's shape: the engine sums g back to it.
+      (lambda g, x, out, lo, hi: g * (1 if lo is None else x >= lo)
+       * (1 if hi is None else x <= hi),),
       label=lambda lo, hi: f"clip [{lo}, {hi}]", expr="clip({0}, {lo}, {hi})",
-      formulas=(lambda g, x, out, lo, hi: g * (1 if lo is None else x >= lo)
-                * (1 if hi is None else x <= hi),),
       why="clip passes the gradient where the input lies inside the bounds",
       numpy=(np.clip,))
 
@@ -359,9 +347,6 @@ def _matmul_shape_error(a: Any, b: Any) -> str | None:
 
 defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
       expr="{0} · {1}",
-      # A vector operand makes the product an outer one: ḡ·bᵀ needs b as a row.
-      formulas=(lambda g, a, b, out: g @ b.T if b.ndim > 1 else g.outer(b),
-                lambda g, a, b, out: a.T @ g if a.ndim > 1 else a.outer(g)),
       why="ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape "
           "(and ḡ·Bᵀ the only one with A's): that is why the transpose appears",
       shape_error=_matmul_shape_error,
@@ -487,7 +472,6 @@ def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
 defop("softmax", _softmax,
       (lambda g, x, out, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),),
       label=lambda axis: f"softmax axis={axis}", expr="softmax({0})",
-      formulas=(lambda g, x, out, axis: out * (g - (g * out).sum(axis, keepdims=True)),),
       save_inputs=False, save_out=True,
       why="softmax's Jacobian is diag(s) − s·sᵀ")
 
@@ -502,7 +486,6 @@ def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 defop("log_softmax", _log_softmax,
       (lambda g, x, out, axis: g - call("exp", out) * g.sum(axis=axis, keepdims=True),),
       label=lambda axis: f"log_softmax axis={axis}", expr="log_softmax({0})",
-      formulas=(lambda g, x, out, axis: g - out.exp() * g.sum(axis, keepdims=True),),
       save_inputs=False, save_out=True,
       why="log_softmax(x) = x − logsumexp(x), whose derivative is the softmax")
 
@@ -518,7 +501,7 @@ defop("astype", lambda x, dtype: x.astype(dtype),
 defop("reshape", lambda x, shape: np.reshape(x, shape),
       (lambda g, x, out, shape: g.reshape(x.shape),),
       label=lambda shape: f"reshape {shape}", expr="reshape({0})",
-      formulas=(lambda g, x, out, shape: g.reshape(x.shape),), save_inputs=False,
+      save_inputs=False,
       why="reshaping moves no values, so the gradient is reshaped back", numpy=(np.reshape,))
 
 
@@ -530,14 +513,14 @@ defop("transpose", lambda x, axes: np.transpose(x, axes),
       (lambda g, x, out, axes: g.transpose(*_inverse(axes)),),
       label=lambda axes: "transpose" if axes == tuple(range(len(axes)))[::-1]
       else f"transpose {axes}", expr="{0}ᵀ",
-      formulas=(lambda g, x, out, axes: g.transpose(*_inverse(axes)),), save_inputs=False,
+      save_inputs=False,
       why="transposing moves values, so the gradient is transposed back",
       numpy=(np.transpose,))
 
 defop("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
       (lambda g, x, out, shape: g,),  # the engine sums g back to x's shape
       label=lambda shape: f"broadcast {shape}", expr="broadcast({0})",
-      formulas=(lambda g, x, out, shape: g,), save_inputs=False,
+      save_inputs=False,
       why="a value copied to many places collects the gradient from all of them",
       numpy=(np.broadcast_to,))
 
@@ -551,13 +534,11 @@ def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
 defop("getitem", lambda x, index: x[index],
       (lambda g, x, out, index: call("scatter", g, index=index, shape=x.shape),),
       label=lambda index: "getitem", expr="{0}[{index}]",
-      formulas=(lambda g, x, out, index: g.scatter(index, x.shape),),
       save_inputs=False,
       why="indexing picks values, so the gradient is scattered back (repeats add up)")
 
 defop("scatter", _scatter, (lambda g, x, out, index, shape: g[index],),
       label=lambda index, shape: "scatter", expr="scatter({0})",
-      formulas=(lambda g, x, out, index, shape: g[index],),
       save_inputs=False, why="scattering's adjoint gathers the same positions")
 
 
@@ -576,6 +557,6 @@ def _concatenate(*xs: np.ndarray, axis: int) -> np.ndarray:
 
 defop("concatenate", _concatenate, (_concat_vjp,),
       label=lambda axis: f"concatenate axis={axis}", expr="[{0}, …]",
-      formulas=(_concat_vjp,), save_inputs=False, variadic=True,  # it reads as math too
+      save_inputs=False, variadic=True,
       why="each piece gets back the slice of the gradient where it was placed",
       numpy=(np.concatenate, np.stack))  # am.stack records reshapes and this op

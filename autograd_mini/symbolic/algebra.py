@@ -114,7 +114,6 @@ class Expr:
     sign = lambda self: Sign(self, self.shape)
     exp = lambda self: apply("exp", (self,), {})
     log = lambda self: apply("log", (self,), {})
-    scatter = lambda self, index, shape: apply("scatter", (self,), {"index": index, "shape": shape})
     __getitem__ = lambda self, index: apply("getitem", (self,), {"index": index})
 
 
