@@ -542,6 +542,8 @@ class _Writer:
         if uf.nout != 1 or len(args) != uf.nin:
             raise TypeError(f"{uf.__name__} with {len(args)} arguments")
         xs = [self.lift(a) for a in args]
+        if uf is np.matmul and min(x.ndim for x in xs) >= 2 and xs[0].shape[-1] == 1:
+            return self.ufunc(np.multiply, *xs)  # a sum over one term: an outer product
         shape = (_matmul_shape(xs[0].shape, xs[1].shape) if uf is np.matmul
                  else np.broadcast_shapes(*(x.shape for x in xs)))
         dtype = self._dtype(uf, xs)
@@ -574,7 +576,8 @@ class _Writer:
                     return self.absorb(self.ufunc(np.multiply, x.args[0], self.const(
                         num, dtype=c.dtype, weak=c.attrs[1])), x)
             return None
-        a, b = (self._scalar_like(x, o, shape) for x, o in ((xs[0], xs[1]), (xs[1], xs[0])))
+        a = self._scalar_like(xs[0], xs[1], shape)
+        b = self._scalar_like(xs[1], a, shape)  # against the new a: both must still give shape
         ca = a.attrs[0] if a.kind == "const" and not a.shape else None
         cb = b.attrs[0] if b.kind == "const" and not b.shape else None
         if a is not xs[0] or b is not xs[1]:
@@ -651,6 +654,9 @@ class _Writer:
         shape = tuple(x.shape[a] for a in axes)
         if x.kind == "const":
             return self.absorb(self.const(x.attrs[0], x.dtype, x.attrs[1], shape), x)
+        moved = [a for a in axes if x.shape[a] != 1]
+        if moved == sorted(moved):  # only axes of length 1 move: the same as a reshape
+            return self.reshape(x, shape)
         return self.make("T", (x,), axes, shape, x.dtype)
 
     def reshape(self, x: Code, shape: tuple[int, ...]) -> Code:
@@ -671,7 +677,25 @@ class _Writer:
             inner = x.args[0]
             if shape == tuple(n for i, n in enumerate(inner.shape) if i not in axes):
                 return self.absorb(self.reduce(f, inner, axis, False, ddof), x)
+        if x.kind == "ufunc" and x.attrs is np.matmul:
+            vector = self._vector_product(x, shape)
+            if vector is not None:
+                return vector
         return self.make("reshape", (x,), shape, shape, x.dtype)
+
+    def _vector_product(self, x: Code, shape: tuple[int, ...]) -> Code | None:
+        """A @ v for (A @ v as a column) reshaped back to a vector, and v @ B for (v as a row
+        @ B) reshaped back: how matmul's rule handles a vector, undone."""
+        a, b = x.args
+        if (b.kind == "reshape" and b.args[0].ndim == 1 and b.shape == b.args[0].shape + (1,)
+                and shape == x.shape[:-1]):
+            product = self.ufunc(np.matmul, a, b.args[0])
+        elif (a.kind == "reshape" and a.args[0].ndim == 1 and b.ndim == 2
+              and a.shape == (1,) + a.args[0].shape and shape == x.shape[:-2] + x.shape[-1:]):
+            product = self.ufunc(np.matmul, a.args[0], b)
+        else:
+            return None
+        return self.absorb(product, x, a, b) if product.shape == shape else None
 
     def broadcast(self, x: Any, shape: tuple[int, ...]) -> Code:
         x = self.lift(x)
@@ -1395,7 +1419,7 @@ def _leaf(w: _Writer, t: Any, trace: _Trace, params: list[str],
     if data.ndim == 0 and data.dtype.kind in "biuf":  # a number: folded into the text
         strong[id(t)] = w.const(_Num.of(data.item()), dtype=data.dtype, weak=False)
         return w.const(_Num.of(data.item()))
-    hint = _safe(t.name) or trace.outer.get(id(t)) or trace.outer.get(id(data)) or "c"
+    hint = _safe(t.name) or trace.outer.get(id(t)) or trace.outer.get(id(data)) or "const"
     return w.array(data, hint)
 
 
