@@ -31,3 +31,16 @@ def test_quick_start_and_both_updates_run() -> None:
     first = before - 0.1 * grad
     second = first - 0.1 * 2 / 100 * X.T @ (X @ first - y)
     np.testing.assert_allclose(w.data, second, rtol=1e-12)  # type: ignore[attr-defined]
+
+
+def test_the_code_backprop_wrote_is_what_gradient_code_prints() -> None:
+    import contextlib
+    import io
+
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## The code backprop wrote", 1)[1].split("\n## ", 1)[0]
+    code, expected = re.findall(r"```python\n(.*?)```\n```text\n(.*?)```", section, re.S)[0]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, {})
+    assert printed.getvalue() == expected
