@@ -96,8 +96,9 @@ class Backward:
             raise _freed_error(node)
         if node.retain:
             _keep(node, g)
-        if node.versions is not None or node.saved_out is not None:
-            _check_versions(node)
+        if node.stamp != inplace.EDITS and (node.versions is not None
+                                            or node.saved_out is not None):
+            _check_versions(node)  # something changed through the Tensor API since
         xs = node.saved if node.saved is not None else node.inputs
         if node.watched is not None:
             for i in node.watched:

@@ -25,7 +25,7 @@ class Node:
 
     __slots__ = ("op", "inputs", "params", "saved", "saved_out", "shape", "dtype", "name",
                  "requires_grad", "out_ref", "freed", "versions", "trace", "held",
-                 "retain", "grad", "watched",
+                 "retain", "grad", "watched", "stamp",
                  "__weakref__")
 
     def __init__(self, op: Op, inputs: tuple[Any, ...], params: dict[str, Any],
@@ -48,6 +48,7 @@ class Node:
         self.retain = False  # t.retain_grad() was called: keep this vertex's gradient
         self.grad: np.ndarray | None = None  # the kept gradient, after backward
         self.watched: tuple[int, ...] | None = None  # saved inputs with fingerprints
+        self.stamp = inplace.EDITS  # changes made through the Tensor API before this node
 
     @property
     def is_leaf(self) -> bool:

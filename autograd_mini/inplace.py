@@ -42,6 +42,19 @@ PRINTS: dict[int, dict[int, tuple[np.ndarray, bytes]]] = {}  # id(owner) -> id(v
 _LOCK = threading.RLock()  # re-entrant: a node dropped during hold() releases in this thread
 
 
+# Counts changes made through the Tensor API (`t.data = …`, `w -= …` under no_grad, a
+# copy-on-write copy). A node stamps it when recorded; if it has not moved by backward, no
+# tensor can have changed since, and the per-input version checks are skipped.
+EDITS = 0
+
+
+def edited() -> None:
+    """Note one change through the Tensor API (call it after the change is made)."""
+    global EDITS
+    with _LOCK:  # an increment lost to a race could hide a change from a newer stamp
+        EDITS += 1
+
+
 def owner(a: np.ndarray) -> np.ndarray:
     """The array that owns the memory behind `a` (a itself unless a is a view)."""
     while isinstance(a.base, np.ndarray):

@@ -104,6 +104,7 @@ class Tensor(TensorBase):
         """
         if inplace.HELD and inplace.is_held(self._data):
             self._data = self._data.copy()
+            inplace.edited()
         elif not self._shared:
             self._shared = True  # the caller may now make views a later graph cannot lock
         return self._data
@@ -112,6 +113,7 @@ class Tensor(TensorBase):
     def data(self, value: ArrayLike) -> None:
         self._data = _as_array(value, None, self.requires_grad)
         self._version += 1
+        inplace.edited()
 
     @property
     def requires_grad(self) -> bool:
@@ -415,6 +417,7 @@ class Tensor(TensorBase):
                        f"{recording.describe(other)}: {e}. The result must keep the tensor's "
                        "shape and dtype.") from None
         self._version += 1
+        inplace.edited()
         return self
 
     # Comparisons give plain boolean arrays: they have no gradient.

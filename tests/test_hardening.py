@@ -464,3 +464,18 @@ def test_release_happens_when_the_graph_is_dropped_without_a_collection() -> Non
         assert a.flags.writeable and id(a) not in inplace.HELD
     finally:
         gc.enable()
+
+
+def test_version_checks_run_after_any_edit_and_only_refuse_the_changed_tensor() -> None:
+    # Backward skips the per-input version checks when nothing changed through the Tensor
+    # API since the node was recorded; any such change makes it check every node again.
+    w = am.tensor([1.0, 2.0], requires_grad=True, name="w")
+    other = am.tensor([5.0], requires_grad=True)
+    loss = (w * w).sum()
+    other.data = np.array([6.0])  # an unrelated edit: checked, and fine
+    loss.backward(retain_graph=True)
+    assert_close(w.grad, [2.0, 4.0], rtol=0)
+    with am.no_grad():
+        w -= 1.0  # copy-on-write, then this edit: the graph must notice
+    with pytest.raises(RuntimeError, match="'w'.*version 0 then, 1 now"):
+        loss.backward()
