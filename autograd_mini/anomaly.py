@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .graph import who
 from .mode import _Switch
 from .shapes import array_of, is_tensor
 
@@ -100,7 +101,7 @@ def check_backward(node: Any, i: int, g: Any, gi: Any) -> None:
     if bad is None:
         return
     parent = node.inputs[i]
-    name = parent.name or ("a leaf tensor" if parent.is_leaf else f"output of {parent.label}")
+    name = parent.name or who(parent)
     upstream = _bad(g)
     cause = (f"the incoming gradient already had {upstream}" if upstream else
              "the incoming gradient was finite, so this op's derivative is where it starts "

@@ -8,15 +8,9 @@ import numpy as np
 
 from . import inplace
 from .anomaly import check_backward
-from .graph import Node, gc_paused, toposort
+from .graph import Node, gc_paused, toposort, who
 from .mode import MODE
 from .shapes import array_of, sum_to_shape
-
-
-def _describe(vertex: Any) -> str:
-    name = vertex.name
-    kind = "tensor" if vertex.is_leaf else f"output of {vertex.label}"
-    return f"{name!r}" if name else kind
 
 
 class Reading(Protocol):
@@ -149,7 +143,7 @@ def _freed_error(vertex: Node) -> RuntimeError:
              "backward()" if vertex.freed == INTERRUPTED else
              "the first backward() freed them. Call the first backward(retain_graph=True) to "
              "keep them, or rebuild the graph by running the forward pass again")
-    return RuntimeError(f"backward through {vertex.label} ({_describe(vertex)}) a second "
+    return RuntimeError(f"backward through {vertex.label} ({who(vertex)}) a second "
                         f"time: its saved arrays are gone: {first}.")
 
 
@@ -182,14 +176,11 @@ def _check_print(node: Node, i: int, checked: set[int]) -> None:
     saved = node.saved[i]  # type: ignore[index]
     if inplace.changed(saved):
         parent = node.inputs[i]
-        who = (f"{parent.name!r}" if parent.name else
-               "a constant operand" if parent.is_leaf and not parent.requires_grad else
-               "a leaf tensor" if parent.is_leaf else f"output of {parent.label}")
         raise RuntimeError(
-            f"{who} (shape {parent.shape}) changed after {node.label} saved it for backward, "
-            "so its gradient would be wrong. Its memory was written through an array made "
-            "before the forward pass (a slice or view such as data[:800], or the ndarray it "
-            "was created from), which read-only flags cannot reach. Change data only after "
+            f"{who(parent)} (shape {parent.shape}) changed after {node.label} saved it for "
+            "backward, so its gradient would be wrong. Its memory was written through an array "
+            "made before the forward pass (a slice or view such as data[:800], or the ndarray "
+            "it was created from), which read-only flags cannot reach. Change data only after "
             "backward(), or run the forward pass again after the change; to be safe, pass a "
             "copy (np.array(data)).")
     checked.add(id(saved))
@@ -208,9 +199,8 @@ def _check_one(node: Node, t: Any, seen: int, saved: Any) -> None:
         return
     now = (f"version {seen} then, {t.version} now" if t.version != seen else
            f"version {seen} then and now, but its values were written through .data[...]")
-    who = f"{t.name!r}" if t.name else ("a leaf tensor" if t.is_leaf else f"output of {t.label}")
     raise RuntimeError(
-        f"{who} (shape {t.shape}) was modified in place after {node.label} saved it for "
+        f"{who(t)} (shape {t.shape}) was modified in place after {node.label} saved it for "
         f"backward ({now}), so its gradient would be wrong. Change data only after "
         "backward() (or call backward before updating), or run the forward pass again "
         "after the change.")

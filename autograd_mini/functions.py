@@ -15,7 +15,8 @@ import numpy as np
 
 from .ops import OPS, Op
 from .recording import record
-from .tensor import ArrayLike, Axis, Tensor, _value
+from .shapes import array_of
+from .tensor import ArrayLike, Axis, Tensor
 
 
 def _t(x: ArrayLike) -> Tensor:
@@ -120,7 +121,7 @@ def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """a where cond is true, else b; the condition itself gets no gradient."""
-    return record(OPS["where"], a, b, cond=np.array(_value(cond), dtype=bool))
+    return record(OPS["where"], a, b, cond=np.array(array_of(cond), dtype=bool))
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:

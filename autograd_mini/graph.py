@@ -80,6 +80,16 @@ class Node:
         return f"<Node {self.label} {self.shape}>"
 
 
+def who(vertex: Any) -> str:
+    """How an error names a vertex: 'w' (its name), output of <op>, a leaf tensor, or a
+    constant operand."""
+    if vertex.name:
+        return repr(vertex.name)
+    if not vertex.is_leaf:
+        return f"output of {vertex.label}"
+    return "a leaf tensor" if vertex.requires_grad else "a constant operand"
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Suspend the cyclic garbage collector (if it is on) for a walk over a whole graph.

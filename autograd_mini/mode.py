@@ -9,11 +9,8 @@ exactly what was there before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from contextlib import ContextDecorator
-from typing import Any, TypeVar
-
-F = TypeVar("F", bound=Callable[..., Any])
+from typing import Any
 
 
 class _Mode(threading.local):

@@ -36,6 +36,7 @@ import numpy as np
 from . import functions
 from .ops import OPS, Op
 from .recording import record
+from .shapes import array_of
 from .tensor import Tensor
 
 # Parameters NumPy has and autograd_mini's functions do not: accepted only at their defaults.
@@ -115,7 +116,7 @@ def ufunc(func: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str
         if any(isinstance(o, Tensor) for o in kwargs.get("out", ()) or ()):
             raise TypeError(f"{name}(..., out=tensor): a tensor cannot be written in place "
                             "by NumPy; assign the result instead")
-        return getattr(func, method)(*[_values(x) for x in inputs], **kwargs)
+        return getattr(func, method)(*[array_of(x) for x in inputs], **kwargs)
     call = name if method == "__call__" else f"{name}.{method}"
     if method != "__call__":
         raise TypeError(f"{call} on a tensor: only direct calls like {name}(a, b) are "
@@ -246,10 +247,6 @@ def _bind(name: str, func: Callable[..., Any], target: Callable[..., Any],
 
 
 # ---- shared -------------------------------------------------------------------------------
-
-def _values(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
 
 def _is_default(value: Any, default: Any) -> bool:
     """`value` is the default (compared only for plain values, never element-wise)."""

@@ -20,7 +20,8 @@ from . import anomaly, engine, inplace, mode
 from .graph import Node
 from .mode import MODE, enable_grad
 from .ops import Op
-from .tensor import ArrayLike, Constant, Tensor, _value
+from .shapes import array_of
+from .tensor import ArrayLike, Constant, Tensor
 
 _SCALARS = frozenset({int, float, bool, np.float64, np.float32, np.int64, np.int32})
 
@@ -89,13 +90,13 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
         enabled = True
     # Plain loops, not any(generator) or comprehensions: this runs once per op, and their
     # set-up costs more than the work itself.
-    record = False
+    needed = False  # a gradient can flow: some operand requires grad, and we are recording
     if enabled:
         for a in args:
             if isinstance(a, Tensor) and a._requires_grad:
-                record = True
+                needed = True
                 break
-    if not record:
+    if not needed:
         return Tensor._make(out, None)
     if out.dtype.kind not in "biuf":
         raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
@@ -226,7 +227,7 @@ def gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
         if problem is not None:
             raise problem[0](f"backward(grad=...): grad {problem[1]}; pass ∂L/∂output as an "
                              f"array of numbers of shape {root.shape}.")
-        g = np.asarray(_value(grad), dtype=root.dtype)
+        g = np.asarray(array_of(grad), dtype=root.dtype)
         if g.shape != root.shape:
             raise ValueError(f"backward(grad=...): grad has shape {g.shape} but the tensor has "
                              f"shape {root.shape}; they must match. Pass ∂L/∂output, an array "

@@ -10,8 +10,8 @@ import numpy as np
 from . import inplace
 from .graph import Node
 from .mode import MODE
-from .ops import OPS
-from .shapes import TensorBase, normalize_axis
+from .ops import OPS, Op
+from .shapes import TensorBase, array_of, normalize_axis
 
 ArrayLike = Any
 Axis = int | tuple[int, ...] | None
@@ -154,7 +154,7 @@ class Tensor(TensorBase):
             if problem is not None:
                 raise problem[0](f"t.grad = ...: the value {problem[1]}; assign None or an "
                                  f"array of shape {self.shape}.")
-            value = np.array(_value(value), dtype=self.dtype)  # a copy: never alias the user's
+            value = np.array(array_of(value), dtype=self.dtype)  # a copy: never alias the user's
             if value.shape != self.shape:
                 raise ValueError(
                     f"t.grad = ...: an array of shape {value.shape} for a tensor of shape "
@@ -385,22 +385,22 @@ class Tensor(TensorBase):
     # grad cannot change in place (its graph would lose the values it saw); an intermediate
     # is simply rebound to the new result, which is what `h = h + x` means.
     def __iadd__(self, other: ArrayLike) -> Tensor:
-        return self._in_place(np.add, "+=", other)
+        return self._in_place(OPS["add"], "+=", other)
 
     def __isub__(self, other: ArrayLike) -> Tensor:
-        return self._in_place(np.subtract, "-=", other)
+        return self._in_place(OPS["sub"], "-=", other)
 
     def __imul__(self, other: ArrayLike) -> Tensor:
-        return self._in_place(np.multiply, "*=", other)
+        return self._in_place(OPS["mul"], "*=", other)
 
     def __itruediv__(self, other: ArrayLike) -> Tensor:
-        return self._in_place(np.divide, "/=", other)
+        return self._in_place(OPS["div"], "/=", other)
 
-    def _in_place(self, ufunc: np.ufunc, symbol: str, other: ArrayLike) -> Tensor:
+    def _in_place(self, op: Op, symbol: str, other: ArrayLike) -> Tensor:
         live = MODE.grad_enabled and (
             self._requires_grad or (isinstance(other, Tensor) and other._requires_grad))
         if live and self._node is not None:
-            return recording.record(OPS[_IN_PLACE_OPS[symbol]], self, other)
+            return recording.record(op, self, other)
         if live:
             who = f"'{self.name}'" if self.name else f"a leaf tensor {self.shape}"
             raise RuntimeError(
@@ -410,7 +410,7 @@ class Tensor(TensorBase):
                 f"w {symbol} lr * w.grad\nor write w.data {symbol} lr * w.grad.")
         data = self.data  # a private copy if a graph still holds the current array
         try:
-            ufunc(data, _value(other), out=data, casting="same_kind")
+            op.forward(data, array_of(other), out=data, casting="same_kind")  # its ufunc
         except (TypeError, ValueError) as e:
             kind = TypeError if isinstance(e, TypeError) else ValueError
             raise kind(f"{symbol} on {recording.describe(self)} with "
@@ -422,22 +422,22 @@ class Tensor(TensorBase):
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        return self._data == _value(other)
+        return self._data == array_of(other)
 
     def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        return self._data != _value(other)
+        return self._data != array_of(other)
 
     def __lt__(self, other: ArrayLike) -> np.ndarray:
-        return self._data < _value(other)
+        return self._data < array_of(other)
 
     def __le__(self, other: ArrayLike) -> np.ndarray:
-        return self._data <= _value(other)
+        return self._data <= array_of(other)
 
     def __gt__(self, other: ArrayLike) -> np.ndarray:
-        return self._data > _value(other)
+        return self._data > array_of(other)
 
     def __ge__(self, other: ArrayLike) -> np.ndarray:
-        return self._data >= _value(other)
+        return self._data >= array_of(other)
 
     # ---- methods ------------------------------------------------------------------------
 
@@ -534,13 +534,6 @@ class Tensor(TensorBase):
         return recording.record(OPS["matmul"], self, other)
 
 
-_IN_PLACE_OPS = {"+=": "add", "-=": "sub", "*=": "mul", "/=": "div"}
-
-
-def _value(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
-
-
 def _axis(axis: Any, t: Tensor, op: str) -> Any:
     """Validate `axis` now (a clear error) and keep it hashable for graph labels."""
     try:
@@ -563,7 +556,7 @@ def _index(index: Any) -> Any:
     items: list[Any] = []
     for i in index if isinstance(index, tuple) else (index,):
         if isinstance(i, (Tensor, list, np.ndarray)):
-            i = np.array(_value(i))  # a copy: changing the user's index array later is harmless
+            i = np.array(array_of(i))  # a copy: changing the user's index array later is harmless
         if isinstance(i, np.ndarray) and i.dtype == bool:
             if i.ndim == 0:
                 raise IndexError("getitem: a 0-d boolean index (np.array(True)) is not "
