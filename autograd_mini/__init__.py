@@ -10,6 +10,7 @@ from typing import Any
 
 from . import functions, nn, optim
 from .anomaly import detect_anomaly
+from .backends import compute
 from .compile import compile, gradient_code
 from .explain import Explanation, explain
 from .extend import defop
@@ -41,7 +42,7 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "BroadcastWarning",
     "gradcheck", "GradcheckError", "mse_loss", "binary_cross_entropy_with_logits", "cross_entropy",
     "draw_graph", "render_graph", "RendererNotFoundError", "explain", "Explanation", "nn", "optim",
-    "minimize", "defop", "compile", "gradient_code",
+    "minimize", "defop", "compile", "gradient_code", "compute",
 ] + functions.__all__
 
 

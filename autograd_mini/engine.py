@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import inplace
+from . import backends, inplace
 from .anomaly import check_backward
 from .graph import Node, gc_paused, toposort, who
 from .mode import MODE
@@ -101,7 +101,7 @@ class Backward:
         out = node.saved_out
         if self.create_graph:
             wrap = self.wrap
-            xs = tuple(wrap(x, v) if isinstance(x, np.ndarray) else x
+            xs = tuple(wrap(x, v) if isinstance(x, np.ndarray) or backends.is_foreign(x) else x
                        for x, v in zip(xs, node.inputs, strict=True))
             out = wrap(out, node) if out is not None else None
         return xs, out
@@ -149,7 +149,8 @@ def _freed_error(vertex: Node) -> RuntimeError:
 
 def _keep(node: Node, g: Any) -> None:
     """Accumulate the gradient of an intermediate whose tensor asked for retain_grad()."""
-    g = np.array(array_of(g), dtype=node.dtype)
+    g = array_of(g)
+    g = np.array(g, dtype=node.dtype) if type(g) is np.ndarray else backends.astype(g, node.dtype)
     node.grad = g if node.grad is None else node.grad + g
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backends
 from .ops import OPS, Op
 from .recording import record
 from .shapes import array_of
@@ -121,7 +122,9 @@ def minimum(a: ArrayLike, b: ArrayLike) -> Tensor:
 
 def where(cond: ArrayLike, a: ArrayLike, b: ArrayLike) -> Tensor:
     """a where cond is true, else b; the condition itself gets no gradient."""
-    return record(OPS["where"], a, b, cond=np.array(array_of(cond), dtype=bool))
+    cond = array_of(cond)
+    return record(OPS["where"], a, b, cond=backends.astype(cond, bool) if backends.is_foreign(cond)
+                  else np.array(cond, dtype=bool))  # a copy: later changes cannot reach it
 
 
 def concatenate(tensors: Sequence[ArrayLike], axis: int | None = 0) -> Tensor:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backends
 from .shapes import (
     array_of,
     broadcast_problem,
@@ -108,7 +109,7 @@ def call(name: str, *xs: Any, **params: Any) -> Any:
 
 def _as(mask: np.ndarray, g: Any) -> np.ndarray:
     """A 0/1 mask in g's float dtype, so float32 gradients stay float32."""
-    return np.asarray(mask, dtype=g.dtype if np.issubdtype(g.dtype, np.floating) else np.float64)
+    return backends.astype(mask, g.dtype if np.issubdtype(g.dtype, np.floating) else np.float64)
 
 
 def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
@@ -167,7 +168,7 @@ def _power_vjp_base(g: Any, a: Any, b: Any, out: Any) -> Any:
     # Where the exponent is 0, aᵇ = 1 does not depend on a: b · a^(b−1) is 0 · 0⁻¹ = NaN at
     # a = 0. Raising to b − 1 + 1 there instead keeps every term finite and the product 0.
     zero = _as(value(b) == 0, g)
-    return g * (b * a ** (b + zero - 1)) if zero.any() else g * (b * a ** (b - 1))
+    return g * (b * a ** (b + zero - 1)) if backends.maybe_any(zero) else g * (b * a ** (b - 1))
 
 
 def _power_vjp_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
@@ -175,7 +176,7 @@ def _power_vjp_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
     # (and 1 at b = 0): the derivative is 0 there, as torch has it. log(a + 1) = 0 there.
     va, vb = value(a), value(b)
     flat = _as((va == 0) & (vb >= 0), g)
-    return g * (call("log", a + flat if flat.any() else a) * out)
+    return g * (call("log", a + flat if backends.maybe_any(flat) else a) * out)
 
 
 defop("pow", lambda x, p: np.power(x, p), (_pow_vjp,),
@@ -419,7 +420,7 @@ def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
     if not keepdims:
         o = o.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
     hit = value(x) == o
-    if np.isnan(o).any():
+    if backends.maybe_any(np.isnan(o)):
         # A NaN wins the comparison (NumPy propagates it): the gradient goes to the NaN
         # entries, as torch does, instead of 0/0 = NaN for every element.
         hit |= np.isnan(value(x)) & np.isnan(o)
@@ -526,6 +527,8 @@ defop("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
 
 
 def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...]) -> np.ndarray:
+    if type(g) is not np.ndarray and backends.is_foreign(g):
+        return backends.scatter_add(g, index, shape)  # type: ignore[no-any-return]
     z = np.zeros(shape, dtype=g.dtype)
     np.add.at(z, index, g)  # add.at, not z[index] += g: repeated indices must accumulate
     return z

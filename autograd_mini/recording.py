@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import anomaly, engine, inplace, mode
+from . import anomaly, backends, engine, inplace, mode
 from .graph import Node
 from .mode import MODE, enable_grad
 from .ops import Op
@@ -43,6 +43,8 @@ def _operand(a: Any, op: Op, args: tuple[Any, ...]) -> Any:
                         "m.compressed() (masked entries dropped) instead.")
     if isinstance(a, np.generic):
         return a
+    if backends.is_foreign(a):
+        return backends.own(a)  # Dask: an object of our own over the same lazy values
     if isinstance(a, np.ndarray):
         return np.array(a)  # a plain copy of a subclass (memmap, matrix, ...)
     try:
@@ -77,8 +79,10 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
         out = op.forward(*xs, **params)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(op, args, xs, params, e) from None
+    except NotImplementedError as e:  # a Dask or CuPy array that cannot do this op
+        raise backends.cannot(op.name, xs, e) from None
     if type(out) is not np.ndarray:
-        out = np.asarray(out)
+        out = backends.result(out, op.name)  # Dask and CuPy results stay in their library
     if out.ndim == 2 and len(xs) == 2 and out.shape[0] == out.shape[1] > 1:
         _warn_column_against_vector(op, args, xs, out)
     trace = None
@@ -108,7 +112,7 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
         if isinstance(a, Tensor):
             inputs.append(a if a._node is None else a._node)
             versions.append(a._version)
-            if a._shared:
+            if a._shared and type(xs[i]) is np.ndarray:  # Dask, CuPy: no locks, no prints
                 watched += (i,)
         else:
             if type(a) is np.ndarray:  # the caller's own array: it may have views
@@ -137,7 +141,7 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
 def _constant(a: Any, op: Op, args: tuple[Any, ...], xs: list[Any],
               params: dict[str, Any]) -> Tensor:
     """A non-Tensor operand as a constant graph vertex; object or text arrays are refused."""
-    arr = a if type(a) is np.ndarray else np.asarray(a)
+    arr = a if type(a) is np.ndarray or backends.is_foreign(a) else np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise _forward_error(op, args, xs, params, TypeError(f"operand dtype {arr.dtype}"))
     c = object.__new__(Constant)
@@ -151,6 +155,8 @@ def describe(x: Any) -> str:
         return f"{x.name} {x.shape}" if x.name else f"tensor {x.shape}"
     if x is None or isinstance(x, (str, bytes, bool, int, float, np.number)):
         return repr(x)
+    if backends.is_foreign(x):
+        return backends.describe(x)
     try:
         return f"{type(x).__name__} {np.shape(x)}"
     except ValueError:
@@ -163,6 +169,9 @@ def operand_problem(x: Any) -> tuple[type[Exception], str] | None:
         return None
     if x is None:
         return TypeError, "is None"
+    if backends.is_foreign(x):  # its dtype without computing or copying its values
+        kind = np.dtype(x.dtype).kind
+        return None if kind in "biuf" else (TypeError, f"has dtype {x.dtype}, not numbers")
     if isinstance(x, (str, bytes)):
         return TypeError, f"is the string {x!r}, not a number"
     try:
@@ -201,7 +210,8 @@ def _forward_error(op: Op, args: tuple[Any, ...], xs: list[Any], params: dict[st
                           "transpose or index an operand so they line up.")
     kind = next(k for k in (ValueError, IndexError, TypeError, Exception) if isinstance(error, k))
     hint = _HINTS.get(kind, "")
-    if kind is not IndexError and any(np.asarray(x).dtype.kind in "biu" for x in xs):
+    if kind is not IndexError and any(np.dtype(x.dtype).kind in "biu" if hasattr(x, "dtype")
+                                      else np.asarray(x).dtype.kind in "biu" for x in xs):
         hint = ("An operand holds integers; this op needs floats: make it float first, e.g. "
                 "am.tensor(data, dtype=float).")
     return kind(f"{where}: {str(error).rstrip('.')}. {hint}".rstrip())
@@ -221,13 +231,16 @@ def gradients(root: Tensor, grad: ArrayLike | None, retain_graph: bool,
                 f"backward() without grad needs a scalar (0-d) tensor, but this one has shape "
                 f"{root.shape}. Reduce it first (loss.sum() or loss.mean()) or pass "
                 f"grad=∂L/∂output, an array of shape {root.shape}.")
-        g = np.ones((), dtype=root.dtype)
+        g = (np.ones((), dtype=root.dtype) if type(root.array) is np.ndarray
+             else backends.ones((), root.dtype, like=root.array))
     else:
         problem = operand_problem(grad)
         if problem is not None:
             raise problem[0](f"backward(grad=...): grad {problem[1]}; pass ∂L/∂output as an "
                              f"array of numbers of shape {root.shape}.")
-        g = np.asarray(array_of(grad), dtype=root.dtype)
+        g = array_of(grad)
+        g = (backends.astype(g, root.dtype) if backends.is_foreign(g)
+             else np.asarray(g, dtype=root.dtype))
         if g.shape != root.shape:
             raise ValueError(f"backward(grad=...): grad has shape {g.shape} but the tensor has "
                              f"shape {root.shape}; they must match. Pass ∂L/∂output, an array "

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import inplace
+from . import backends, inplace
 from .graph import Node
 from .mode import MODE
 from .ops import OPS, Op
@@ -21,6 +21,8 @@ def _as_array(data: ArrayLike, dtype: Any, requires_grad: bool) -> np.ndarray:
     """Validate and convert user data; integers and bools that need gradients become float64."""
     if isinstance(data, Tensor):
         data = data._data
+    if type(data) is not np.ndarray and backends.is_foreign(data):
+        return backends.adopt(data, dtype, requires_grad)  # Dask, CuPy: kept in their library
     if data is None:
         raise TypeError("am.tensor(None): expected numbers, a (nested) list of numbers or an "
                         "ndarray")
@@ -102,7 +104,11 @@ class Tensor(TensorBase):
         a private writable copy (copy-on-write), so `w.data -= lr * w.grad` still works and
         the graph keeps what it saw.
         """
-        if inplace.HELD and inplace.is_held(self._data):
+        if type(self._data) is not np.ndarray:
+            # A Dask array's object can be rebound in place (`a[i] = v`): hand out one of
+            # our own, so the graph keeps the object it saved (no values are copied).
+            self._data = backends.own(self._data)
+        elif inplace.HELD and inplace.is_held(self._data):
             self._data = self._data.copy()
             inplace.edited()
         elif not self._shared:
@@ -154,7 +160,7 @@ class Tensor(TensorBase):
             if problem is not None:
                 raise problem[0](f"t.grad = ...: the value {problem[1]}; assign None or an "
                                  f"array of shape {self.shape}.")
-            value = np.array(array_of(value), dtype=self.dtype)  # a copy: never alias the user's
+            value = backends.copy_as(array_of(value), self.dtype, self._data)  # never aliases
             if value.shape != self.shape:
                 raise ValueError(
                     f"t.grad = ...: an array of shape {value.shape} for a tensor of shape "
@@ -237,8 +243,10 @@ class Tensor(TensorBase):
         return self._node.label if self._node is not None else "leaf"
 
     def numpy(self) -> np.ndarray:
-        """The values as an ndarray (shared, not copied; see `data` while a graph holds them)."""
-        return self.data
+        """The values as an ndarray (shared, not copied; see `data` while a graph holds them).
+
+        A Dask tensor's values are computed, a CuPy tensor's copied to the host."""
+        return backends.to_numpy(self.data)
 
     def item(self) -> float:
         """The single value of a one-element tensor, as a Python number."""
@@ -308,7 +316,8 @@ class Tensor(TensorBase):
         return bool(self._data)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", threshold=20)
+        body = (np.array2string(self._data, separator=", ", prefix="tensor(", threshold=20)
+                if type(self._data) is np.ndarray else repr(self._data))  # Dask: no compute
         extra = ""
         if self.name:
             extra += f", name={self.name!r}"
@@ -330,7 +339,9 @@ class Tensor(TensorBase):
         vector-Jacobian product gradᵀ·∂self/∂leaf.
         """
         for leaf, g in recording.gradients(self, grad, retain_graph, create_graph).items():
-            g = np.array(g._data if isinstance(g, Tensor) else g, dtype=leaf.dtype)  # a copy
+            g = g._data if isinstance(g, Tensor) else g
+            g = (np.array(g, dtype=leaf.dtype) if type(leaf._data) is np.ndarray  # a copy
+                 and type(g) is np.ndarray else backends.copy_as(g, leaf.dtype, leaf._data))
             leaf._grad = g if leaf._grad is None else leaf._grad + g
 
     # ---- operators ----------------------------------------------------------------------
@@ -409,6 +420,8 @@ class Tensor(TensorBase):
                 f"parameters without recording:\n    with am.no_grad():\n        "
                 f"w {symbol} lr * w.grad\nor write w.data {symbol} lr * w.grad.")
         data = self.data  # a private copy if a graph still holds the current array
+        if backends.is_lazy(data):  # Dask values are immutable: in place means a new array
+            return self._rebind(op, symbol, data, other)
         try:
             op.forward(data, array_of(other), out=data, casting="same_kind")  # its ufunc
         except (TypeError, ValueError) as e:
@@ -416,6 +429,18 @@ class Tensor(TensorBase):
             raise kind(f"{symbol} on {recording.describe(self)} with "
                        f"{recording.describe(other)}: {e}. The result must keep the tensor's "
                        "shape and dtype.") from None
+        self._version += 1
+        inplace.edited()
+        return self
+
+    def _rebind(self, op: Op, symbol: str, data: Any, other: ArrayLike) -> Tensor:
+        """`a += b` on a Dask tensor: a new lazy array in a's shape and dtype, then a's data."""
+        new = op.forward(data, array_of(other))
+        if new.shape != data.shape or not np.can_cast(new.dtype, data.dtype, "same_kind"):
+            raise ValueError(f"{symbol} on {recording.describe(self)} with "
+                             f"{recording.describe(other)} gives shape {new.shape}, dtype "
+                             f"{new.dtype}. The result must keep the tensor's shape and dtype.")
+        self._data = new.astype(data.dtype, copy=False)
         self._version += 1
         inplace.edited()
         return self

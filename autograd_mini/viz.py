@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import graphviz
 import numpy as np
 
+from . import backends
 from .engine import sweep
 from .graph import Node, toposort
 from .shapes import reduced_axes
@@ -290,7 +291,7 @@ def _kept_values(order: list[Any]) -> dict[int, np.ndarray]:
             continue
         for parent, array in zip(v.inputs, saved, strict=True):
             if isinstance(parent, Node) and np.shape(array) == parent.shape:
-                kept[id(parent)] = np.asarray(array)
+                kept[id(parent)] = _values(array)
     return kept
 
 
@@ -325,14 +326,14 @@ def _value_line(ctx: _Context, vertex: Any) -> str:
 def _value(ctx: _Context, vertex: Any) -> np.ndarray | str:
     """The tensor's values if anything still holds them, else why they are not shown."""
     if not isinstance(vertex, Node):
-        return np.asarray(vertex.data)
+        return _values(vertex.data)
     if vertex is ctx.top and hasattr(ctx.root, "data"):
-        return np.asarray(ctx.root.data)
+        return _values(ctx.root.data)
     out = vertex.out_ref() if vertex.out_ref is not None else None
     if out is not None:
-        return np.asarray(out.data)
+        return _values(out.data)
     if vertex.saved_out is not None:
-        return np.asarray(vertex.saved_out)
+        return _values(vertex.saved_out)
     if id(vertex) in ctx.kept:
         return ctx.kept[id(vertex)]
     return "value freed" if vertex.freed else "value not kept"
@@ -350,9 +351,18 @@ def _grad_line(ctx: _Context, vertex: Any) -> list[str]:
     return []
 
 
+def _values(a: Any) -> Any:
+    """An array to summarize: a Dask array stays lazy (summarize says so), a CuPy one comes to
+    the host, anything else becomes an ndarray."""
+    return a if backends.is_lazy(a) else backends.to_numpy(a) if backends.is_foreign(a) \
+        else np.asarray(a)
+
+
 def summarize(a: Any) -> str:
     """A short, deterministic text for an array: its value, a few elements or min/mean/max."""
-    a = np.asarray(a)
+    if backends.is_lazy(a):
+        return "lazy (dask): compute to see values"  # drawing never runs the task graph
+    a = _values(a)
     if a.size == 0:
         return "empty"
     if a.size == 1:
