@@ -95,6 +95,14 @@ def own(x: Any) -> Any:
     return x
 
 
+def same(a: Any, b: Any) -> bool:
+    """False only for two Dask arrays over different task graphs: a rebound object (`a[i] =
+    v`) may hold other values. Anything else (scalars, CuPy) cannot be told apart: True."""
+    if is_lazy(a) and is_lazy(b):
+        return bool(a.name == b.name)
+    return True
+
+
 def result(out: Any, op_name: str) -> Any:
     """An op's output as a tensor's data: foreign arrays stay in their library (with known
     sizes), anything else (a NumPy scalar from a full reduction) becomes an ndarray."""
@@ -143,6 +151,8 @@ def ones(shape: tuple[int, ...], dtype: Any, like: Any) -> Any:
 
 def to_numpy(x: Any) -> Any:
     """The values as an ndarray: computes a Dask array, copies a CuPy array to the host."""
+    if type(x) is np.ndarray:
+        return x
     if is_lazy(x):
         return np.asarray(x.compute())
     if library(x) == "cupy":
@@ -189,17 +199,23 @@ def scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
     return z
 
 
-def unsupported(op_name: str, x: Any, what: str, fix: str) -> NotImplementedError:
+class BackendError(NotImplementedError):
+    """An op (or its gradient) that an array library cannot do."""
+
+
+def unsupported(op_name: str, x: Any, what: str, fix: str) -> BackendError:
     """The error for an op a library cannot do: names the op, the library and the way out."""
-    return NotImplementedError(f"{op_name} on a {describe(x)}: {what}. {fix[0].upper()}"
+    return BackendError(f"{op_name} on a {describe(x)}: {what}. {fix[0].upper()}"
                                f"{fix[1:]}.")
 
 
 def cannot(op_name: str, xs: Any, error: Exception) -> NotImplementedError:
     """An op's forward failed in a foreign library: name the op and the library."""
+    if isinstance(error, BackendError):
+        return error  # ours already names them
     x = next((x for x in xs if is_foreign(x)), None)
     lib = library(x) if x is not None else "this array library"
-    return NotImplementedError(
+    return BackendError(
         f"{op_name}: {lib} arrays cannot do this ({error}). Rewrite the step with ops {lib} "
         f"supports, or turn the operands into NumPy arrays first (am.compute(...)).")
 

@@ -195,8 +195,9 @@ def _tensor_of(vertex: Any) -> Any:
 
 
 def _check_one(node: Node, t: Any, seen: int, saved: Any) -> None:
-    if t is None or (t.version == seen and (t.array is saved or type(saved) is not np.ndarray
-                                            or _same(t.array, saved))):
+    if t is None or (t.version == seen and (
+            t.array is saved or (_same(t.array, saved) if type(saved) is np.ndarray
+                                 else backends.same(t.array, saved)))):
         return
     now = (f"version {seen} then, {t.version} now" if t.version != seen else
            f"version {seen} then and now, but its values were written through .data[...]")

@@ -108,6 +108,7 @@ class Tensor(TensorBase):
             # A Dask array's object can be rebound in place (`a[i] = v`): hand out one of
             # our own, so the graph keeps the object it saved (no values are copied).
             self._data = backends.own(self._data)
+            inplace.edited()  # so backward compares it with what the graph saved
         elif inplace.HELD and inplace.is_held(self._data):
             self._data = self._data.copy()
             inplace.edited()

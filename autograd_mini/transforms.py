@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backends
 from .functions import stack
 from .mode import MODE, enable_grad
 from .ops import OPS
@@ -83,12 +84,13 @@ def _gradients_of(out: Tensor, xs: list[Tensor], nested: bool, grad: Any = None)
     for x in xs:
         g = found.get(x.vertex)
         if g is None:
-            zeros = np.zeros(x.shape, dtype=x.dtype)
+            zeros = (np.zeros(x.shape, dtype=x.dtype) if type(x.array) is np.ndarray
+                     else np.zeros(x.shape, dtype=x.dtype, like=x.array))  # Dask, CuPy
             result.append(Tensor(zeros) if nested else zeros)
         elif nested:
             result.append(g)
         else:  # a writable array of its own (a rule may return a read-only broadcast view)
-            result.append(np.array(array_of(g), dtype=x.dtype))
+            result.append(backends.copy_as(array_of(g), x.dtype, like=x.array))
     return result
 
 
