@@ -154,10 +154,11 @@ class Comparison:
     explanation: str | None = None
     explain_check: float | None = None
     perturb: float = 0.0
+    tolerance: float = TOLERANCE  # larger for float32 data, whose sums keep ~7 digits
 
     @classmethod
     def start(cls, name: str, title: str, loss: str, out: str | Path | None = None,
-              perturb: float = 0.0) -> Comparison:
+              perturb: float = 0.0, tolerance: float = TOLERANCE) -> Comparison:
         """Make the output folder (default autograd_mini_out/NAME) and print the heading.
 
         `perturb` adds that much (relative) to every closed form: a deliberately wrong
@@ -169,7 +170,7 @@ class Comparison:
         if name in QUESTIONS:
             print(f"{QUESTIONS[name].kind}: {QUESTIONS[name].cite()}")
         print(f"loss: {loss}")
-        return cls(name, title, loss, folder, perturb=perturb)
+        return cls(name, title, loss, folder, perturb=perturb, tolerance=tolerance)
 
     # ---- numbers ------------------------------------------------------------------------
 
@@ -218,8 +219,8 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        """Every row agrees to TOLERANCE (relative) and every check holds."""
-        return (bool(self.rows) and self.max_rel <= TOLERANCE
+        """Every row agrees to the tolerance (relative) and every check holds."""
+        return (bool(self.rows) and self.max_rel <= self.tolerance
                 and all(ok for _, ok in self.checks))
 
     def table(self) -> str:
@@ -240,7 +241,7 @@ class Comparison:
         """One line: max differences against the tolerance, PASS or FAIL."""
         word = "PASS" if self.passed else "FAIL"
         return (f"{word}: max abs difference {self.max_abs:.1e}, max rel difference "
-                f"{self.max_rel:.1e} (tolerance {TOLERANCE:.0e})")
+                f"{self.max_rel:.1e} (tolerance {self.tolerance:.0e})")
 
     def finish(self) -> Comparison:
         """Print the table, the key numbers and the verdict; return self (main's result)."""

@@ -254,7 +254,7 @@ class Tensor(TensorBase):
         if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with exactly one element; this one has "
                              f"shape {self.shape}. Index it or reduce it (e.g. .sum()) first.")
-        return self._data.item()  # type: ignore[no-any-return]
+        return backends.to_numpy(self._data).item()  # type: ignore[no-any-return]
 
     def __float__(self) -> float:
         return float(self._one("float()"))
@@ -274,11 +274,11 @@ class Tensor(TensorBase):
         if self._data.size != 1:
             raise TypeError(f"{what} needs a tensor with exactly one element; this one has "
                             f"shape {self.shape}. Index it or reduce it (e.g. .sum()) first.")
-        return self._data.item()
+        return backends.to_numpy(self._data).item()  # Dask: computes
 
     def tolist(self) -> Any:
         """The values as (nested) Python lists, as ndarray.tolist()."""
-        return self._data.tolist()
+        return backends.to_numpy(self._data).tolist()
 
     def astype(self, dtype: Any) -> Tensor:
         """The values converted to `dtype`: recorded (gradients flow) for a float dtype.

@@ -216,6 +216,43 @@ def test_float32_stays_float32_on_dask_with_python_scalars() -> None:
     assert_close(g, _closed_form(Xn, yn, wn) / 4, rtol=1e-5)
 
 
+def test_numpy_scalars_and_0d_arrays_promote_as_numpy_says_on_dask() -> None:
+    """A Python number adapts to float32; NumPy float64 scalars and 0-d arrays do not (NEP 50),
+    on Dask as on NumPy, so the pitfall is the same on both."""
+    for convert in (lambda x: x, to_dask):
+        x = am.tensor(convert(np.ones(3, dtype=np.float32)), requires_grad=True)
+        assert (x * 2.0).dtype == np.float32 and (x * np.float32(2)).dtype == np.float32
+        assert (x * np.float64(2)).dtype == np.float64
+        assert (x * np.array(2.0)).dtype == np.float64
+        (x * np.array(2.0)).sum().backward()
+        assert x.grad.dtype == np.float32  # a gradient always has its tensor's dtype
+
+
+def test_values_on_demand_compute_a_dask_tensor() -> None:
+    x = am.tensor(to_dask(np.array([1.5, 2.5])))
+    s = x.sum()
+    assert s.item() == 4.0 and float(s) == 4.0 and format(s, ".1f") == "4.0"
+    assert x.tolist() == [1.5, 2.5] and type(x.numpy()) is np.ndarray
+
+
+def test_the_backends_page_runs() -> None:
+    """docs/backends.md: its python blocks, in order, in one namespace (the cluster block
+    defines its function; its guard keeps it from starting a cluster here)."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "backends.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 3
+    namespace: dict[str, Any] = {"__name__": "backends_page"}
+    for k, code in enumerate(blocks):
+        exec(compile(code, f"<backends.md block {k}>", "exec"), namespace)
+    X = np.asarray(namespace["X"].data)
+    y = np.asarray(namespace["y"].data)
+    assert_close(namespace["grad"], 2 / len(X) * X.T @ (-y), rtol=1e-12)
+    assert callable(namespace["fit_step"])
+
+
 def test_T_reverses_all_axes_and_matmul_swaps_the_last_two_on_dask() -> None:
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5))
@@ -444,3 +481,37 @@ def test_which_vjp_rules_are_array_api_clean() -> None:
     assert clean == ARRAY_API_CLEAN, (
         f"newly clean: {sorted(clean - ARRAY_API_CLEAN)}; no longer clean: "
         f"{sorted(ARRAY_API_CLEAN - clean)}. Update ARRAY_API_CLEAN and docs/backends.md.")
+
+
+# ---- the out-of-core example, small ---------------------------------------------------------
+
+
+def test_out_of_core_example_runs_small_with_both_schedulers(tmp_path: Any) -> None:
+    """The script itself (its __main__ guard starts the LocalCluster), at 40,000 rows in 8
+    blocks: every row of its table agrees with the block-wise closed form."""
+    pytest.importorskip("distributed")
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograd_mini.examples.out_of_core", "--rows", "40000",
+         "--block", "5000", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "8 blocks" in out and "PASS" in out
+    for line in ("Dask, threaded scheduler", "Dask, LocalCluster", "NumPy, X loaded whole"):
+        assert line in out and "peak RSS" in out.split(line, 1)[1].splitlines()[0]
+    assert (tmp_path / "graph_forward.dot").exists()
+    assert "matmul" in (tmp_path / "graph_backward.dot").read_text()
+
+
+def test_out_of_core_main_matches_the_closed_form(tmp_path: Any) -> None:
+    from autograd_mini.examples import out_of_core
+
+    c = out_of_core.main(out=tmp_path, rows=12_345, size=1_000, cluster=False, numpy=False)
+    assert c.passed and [r.name for r in c.rows] == ["∂L/∂w, Dask threads", "L, Dask threads"]
+    assert 0 < c.max_rel < out_of_core.TOLERANCE32
+    # The closed form, in float64 from NumPy blocks, independently of Dask and autodiff.
+    X = np.concatenate([out_of_core.block(i, n) for i, n in
+                        enumerate(out_of_core._block_rows(12_345, 1_000))]).astype(np.float64)
+    X, y = X[:, :out_of_core.D], X[:, out_of_core.D:]
+    assert_close(c.rows[0].closed, 2 / len(X) * X.T @ (-y), rtol=1e-12)
+    assert c.numbers["threads_s"] > 0 and "numpy_peak_mb" not in c.numbers
