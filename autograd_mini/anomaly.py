@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backends
 from .graph import who
 from .mode import _Switch
 from .shapes import array_of, is_tensor
@@ -57,7 +58,7 @@ def user_line() -> str:
 
 def _bad(a: Any) -> str | None:
     """'NaN', 'Inf' or 'NaN and Inf' if the array has such values, else None."""
-    a = np.asarray(array_of(a))
+    a = np.asarray(backends.to_numpy(array_of(a)))  # Dask: computes; CuPy: to the host
     if a.dtype.kind not in "fc" or np.isfinite(a).all():
         return None
     nan, inf = bool(np.isnan(a).any()), bool(np.isinf(a).any())

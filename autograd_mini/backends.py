@@ -113,7 +113,7 @@ def result(out: Any, op_name: str) -> Any:
 
 def astype(x: Any, dtype: Any) -> Any:
     """`x` (a mask, a number) in `dtype`, in x's own library."""
-    if is_foreign(x):
+    if type(x) is not np.ndarray and is_foreign(x):
         return x.astype(dtype)
     return np.asarray(x, dtype=dtype)
 
@@ -121,7 +121,7 @@ def astype(x: Any, dtype: Any) -> Any:
 def maybe_any(mask: Any) -> bool:
     """Whether a rule must take its general branch for `mask`: any(mask) for arrays that have
     values now; True for lazy ones, so a rule's shortcut never computes part of the graph."""
-    if is_lazy(mask):
+    if type(mask) is not np.ndarray and is_lazy(mask):
         return True
     return bool(mask.any())
 

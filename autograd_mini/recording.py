@@ -82,7 +82,8 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
     except NotImplementedError as e:  # a Dask or CuPy array that cannot do this op
         raise backends.cannot(op.name, xs, e) from None
     if type(out) is not np.ndarray:
-        out = backends.result(out, op.name)  # Dask and CuPy results stay in their library
+        # A NumPy scalar (a full reduction) becomes a 0-d array; Dask and CuPy results stay.
+        out = np.asarray(out) if isinstance(out, np.generic) else backends.result(out, op.name)
     if out.ndim == 2 and len(xs) == 2 and out.shape[0] == out.shape[1] > 1:
         _warn_column_against_vector(op, args, xs, out)
     trace = None

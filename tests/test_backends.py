@@ -515,3 +515,10 @@ def test_out_of_core_main_matches_the_closed_form(tmp_path: Any) -> None:
     X, y = X[:, :out_of_core.D], X[:, out_of_core.D:]
     assert_close(c.rows[0].closed, 2 / len(X) * X.T @ (-y), rtol=1e-12)
     assert c.numbers["threads_s"] > 0 and "numpy_peak_mb" not in c.numbers
+
+
+def test_detect_anomaly_on_dask_finds_the_op_that_made_a_nan() -> None:
+    x = am.tensor(to_dask(np.array([1.0, -1.0, 2.0])), requires_grad=True)
+    with am.detect_anomaly(), pytest.raises(FloatingPointError, match=r"log produced NaN"):
+        with np.errstate(invalid="ignore"):
+            am.log(x)
