@@ -185,18 +185,56 @@ def scatter_add(g: Any, index: Any, shape: tuple[int, ...]) -> Any:
         cupyx.scatter_add(z, index, g)
         return z
     items = index if isinstance(index, tuple) else (index,)
-    arrays = [i for i in items if isinstance(i, np.ndarray)]
-    if len(arrays) > 1 or any(np.unique(a).size != a.size for a in arrays):
+    arrays = [k for k, i in enumerate(items) if isinstance(i, np.ndarray)]
+    if not arrays:
+        return _put(g, items, shape)
+    if len(arrays) > 1 or items[arrays[0]].ndim != 1 or any(
+            i is None or isinstance(i, (int, np.integer)) for i in items):
         raise unsupported(
-            "getitem", g, "its gradient scatters back with repeated positions adding up, "
-            "which dask arrays cannot do in place",
-            "index with slices, or with an integer array that names each position once "
-            "(np.unique), or index the NumPy array before making the tensor")
+            "getitem", g, "its gradient scatters back through an integer index array "
+            "combined with other arrays, numbers or None, which dask arrays cannot assign to",
+            "combine one 1-d integer array with slices only (x[idx], x[:, idx]), or index the "
+            "NumPy array before making the tensor")
+    # One integer array: split its entries into layers that name each position once (the
+    # first occurrence of every position, then the second, ...); each layer is a plain
+    # assignment, and the layers add up, so repeated positions sum their gradients.
+    k = arrays[0]
+    axis = _axis_of(items, k, len(shape))  # the same in g: slices keep axes in place
+    idx = items[k] % max(shape[axis], 1)
+    total = None
+    for layer in _layers(idx):
+        piece = g[(slice(None),) * axis + (layer,)]
+        part = _put(piece, items[:k] + (idx[layer],) + items[k + 1:], shape)
+        total = part if total is None else total + part
+    return total
+
+
+def _put(g: Any, items: tuple[Any, ...], shape: tuple[int, ...]) -> Any:
+    """zeros(shape) with g at `items` (an index naming each position at most once)."""
     z = np.zeros(shape, dtype=g.dtype, like=g)
     plain = tuple(i for i in items if i is not None)  # None added size-1 axes: drop them
     target = np.broadcast_to(np.empty((), dtype=np.int8), shape)[plain].shape
     z[plain] = g.reshape(target)  # dask replaces z's task graph; no values move yet
     return z
+
+
+def _axis_of(items: tuple[Any, ...], k: int, ndim: int) -> int:
+    """The axis item k indexes (items: slices, Ellipsis and one integer array)."""
+    axis = 0
+    for i in items[:k]:
+        axis += ndim - (len(items) - 1) if i is Ellipsis else 1
+    return axis
+
+
+def _layers(idx: np.ndarray) -> list[np.ndarray]:
+    """Positions in idx grouped by occurrence: layer r holds each value's (r+1)-th entry."""
+    order = np.argsort(idx, kind="stable")
+    ranked = idx[order]
+    first = np.r_[True, ranked[1:] != ranked[:-1]] if idx.size else np.zeros(0, bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(idx.size), 0))
+    rank = np.empty(idx.size, dtype=np.intp)
+    rank[order] = np.arange(idx.size) - start
+    return [np.flatnonzero(rank == r) for r in range(int(rank.max(initial=-1)) + 1)]
 
 
 class BackendError(NotImplementedError):

@@ -67,11 +67,12 @@ def library(x: Any) -> str:
 
 
 # Indices Dask cannot do in getitem (several integer arrays), or whose gradient it cannot
-# scatter back (an integer array naming a position twice): both fail with a clear error.
+# assign back (an integer array next to numbers or None): both fail with a clear error.
 def _dask_cannot(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     arrays = [i for i in items if isinstance(i, np.ndarray)]
-    return len(arrays) > 1 or any(np.unique(a).size != a.size for a in arrays)
+    return len(arrays) > 1 or (len(arrays) == 1 and any(
+        i is None or isinstance(i, (int, np.integer)) for i in items))
 
 
 @pytest.mark.parametrize("backend", backend_params)
@@ -364,9 +365,26 @@ def test_errors_name_the_op_and_the_library() -> None:
         x[np.array([0, 1]), np.array([1, 2])]
     with pytest.raises(ValueError, match=r"matmul.*dask array \(3, 2\) float64.*differ"):
         x @ to_dask(np.ones((3, 2)))
-    y = x[np.array([0, 0, 2])].sum()
-    with pytest.raises(NotImplementedError, match=r"getitem on a dask array .*np\.unique"):
+    y = x[None, 1, np.array([2, 2, 0])].sum()
+    with pytest.raises(NotImplementedError, match=r"getitem on a dask array .*slices only"):
         y.backward()
+
+
+def test_repeated_integer_indices_add_up_on_dask() -> None:
+    """x[idx] with idx naming rows twice: their gradients add, in layers of unique rows."""
+    xn = np.arange(12.0).reshape(3, 4)
+    idx = np.array([0, 2, 0, -3, 1])
+    weights = np.random.default_rng(0).normal(size=(5, 4))
+    x = am.tensor(to_dask(xn), requires_grad=True)
+    (x[idx] * weights).sum().backward()
+    expected = np.zeros((3, 4))
+    np.add.at(expected, idx, weights)  # row 0 gets three rows of weights (0, 0 and −3)
+    assert_close(am.compute(x.grad)[0], expected)
+    y = am.tensor(to_dask(xn), requires_grad=True)
+    (y[:, np.array([3, 3, 1])] * weights[:3, :3]).sum().backward()
+    expected = np.zeros((3, 4))
+    np.add.at(expected, (slice(None), np.array([3, 3, 1])), weights[:3, :3])
+    assert_close(am.compute(y.grad)[0], expected)
 
 
 def test_core_imports_without_dask() -> None:
