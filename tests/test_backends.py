@@ -244,13 +244,22 @@ def test_the_backends_page_runs() -> None:
 
     page = Path(__file__).resolve().parent.parent / "docs" / "backends.md"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     namespace: dict[str, Any] = {"__name__": "backends_page"}
-    for k, code in enumerate(blocks):
+    for k, code in enumerate(blocks[:2]):
         exec(compile(code, f"<backends.md block {k}>", "exec"), namespace)
     X = np.asarray(namespace["X"].data)
     y = np.asarray(namespace["y"].data)
     assert_close(namespace["grad"], 2 / len(X) * X.T @ (-y), rtol=1e-12)
+    # The training loop: three steps of gradient descent, each from a computed gradient.
+    exec(compile(blocks[2], "<backends.md block 2>", "exec"), namespace)
+    w = np.zeros((3, 1))
+    for _ in range(3):
+        w -= 0.1 * 2 / len(X) * X.T @ (X @ w - y)
+    w_page = namespace["w"]
+    assert dask.is_dask_collection(w_page.data) and len(w_page.data.dask) < 20
+    assert_close(am.compute(w_page)[0], w, rtol=1e-12)
+    exec(compile(blocks[3], "<backends.md block 3>", "exec"), namespace)
     assert callable(namespace["fit_step"])
 
 
