@@ -167,13 +167,12 @@ def in_numpy(n: int, w0: np.ndarray, size: int = BLOCK) -> tuple[Any, float, flo
     """X loaded whole into NumPy, then the same autodiff: (L, ∂L/∂w), load s, gradient s, MB."""
     before = reset_peak()
     start = time.perf_counter()
-    xy = np.empty((n, D + 1), dtype=np.float32)
+    X, y = np.empty((n, D), dtype=np.float32), np.empty((n, 1), dtype=np.float32)
     at = 0
     for i, rows in enumerate(_block_rows(n, size)):
-        xy[at:at + rows] = block(i, rows)
+        xy = block(i, rows)
+        X[at:at + rows], y[at:at + rows] = xy[:, :D], xy[:, D:]
         at += rows
-    X, y = np.ascontiguousarray(xy[:, :D]), np.ascontiguousarray(xy[:, D:])
-    del xy
     loaded = time.perf_counter()
     w = am.tensor(w0, requires_grad=True, name="w")
     loss = mse(am.tensor(X, name="X"), am.tensor(y, name="y"), w)
@@ -218,7 +217,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0, rows: int = ROWS,
         print(f"Dask, LocalCluster ({workers} worker processes): {seconds:6.2f} s, peak RSS "
               f"+{mb:,.0f} MB summed over the workers")
 
-    need = 3 * rows * (D + 1) * 4 / 2**20  # [X | y], X and y copies, and temporaries
+    need = 2 * rows * (D + 1) * 4 / 2**20  # X and y, and room for N×1 temporaries
     if numpy and need < 0.8 * available_mb():
         (value, grad), load_s, grad_s, mb = in_numpy(rows, w0, size)
         c.row("∂L/∂w, NumPy (X whole)", grad, truth, "(2/N)·Xᵀ·(X·w − y), block by block")
