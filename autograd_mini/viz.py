@@ -169,8 +169,9 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
                max_nodes: int | None = 500) -> graphviz.Digraph:
     """The graph that computed `root`, as a `graphviz.Digraph` (shows inline in Jupyter).
 
-    One box per tensor (name or stable id, shape, dtype, value, gradient once backward has
-    run: a leaf's .grad, an intermediate's if it was retained) and one ellipse per op.
+    One box per tensor (its name, else L for the root and t1, t2, … for the others; shape,
+    dtype, value, gradient once backward has run: a leaf's .grad, an intermediate's if it was
+    retained) and one ellipse per op.
     `backward=True` reverses the edges and labels each with the op's VJP in the tensors'
     names, e.g. Xᵀ · ḡ into w, where ḡ = ∂L/∂(op output).
     `max_nodes` bounds the boxes and ellipses drawn (None: no bound). The Digraph's
@@ -180,7 +181,7 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
     order = toposort(top, only_requires_grad=False)
     _check_size(order, max_nodes)
     ids = {id(v): k for k, v in enumerate(order)}
-    names = [v.name or f"t{k}" for k, v in enumerate(order)]
+    names = _display_names(order, top)
     ctx = _Context(root, top, names, ids, show_grad, show_values, _backward_ran(order),
                    _kept_values(order))
 
@@ -193,6 +194,31 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
     return GraphDrawing(name="autograd_graph", format="svg", graph_attr={"rankdir": rankdir},
                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
                         edge_attr={"fontname": "Helvetica", "fontsize": "10"}, body=g.lines)
+
+
+def _display_names(order: list[Any], top: Any) -> list[str]:
+    """Each vertex's name as drawn: the user's; an unnamed root is L, as explain calls it;
+    other unnamed tensors are t1, t2, … in drawing order."""
+    # Numbers count only the vertices that need one, so a reader sees no gaps; a name the user
+    # already gave (say "t2" or "L") is skipped or primed, as explain primes, never repeated.
+    taken = {v.name for v in order if v.name}
+    names, count = [], 0
+    for v in order:
+        if v.name:
+            names.append(v.name)
+            continue
+        if v is top:
+            name = "L"
+            while name in taken:
+                name += "′"
+        else:
+            count += 1
+            while f"t{count}" in taken:
+                count += 1
+            name = f"t{count}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 class _Html(str):
