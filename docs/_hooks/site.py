@@ -1,16 +1,14 @@
 """mkdocs hooks: build helpers on the path, the generated reference, the parameter check.
 
 - The pages' hidden code blocks import `sitegen` (this folder) to run the examples and draw.
-- A page holding `<!-- public-api: MODULE -->` gets one mkdocstrings entry per name in that
-  module's `__all__`, so the reference lists every public name, including the functions the
-  op table adds at import time.
+- Reference pages name groups of entries (`<!-- api: MODULE: NAME … -->`) and end with
+  `<!-- public-api: MODULE -->`, which expands to every public name not listed yet, so the
+  reference covers `__all__`, including the functions the op table adds at import time.
 - A public parameter that no docstring mentions fails the build (see param_docs.py).
 """
 
 from __future__ import annotations
 
-import logging
-import re
 import sys
 import types
 from pathlib import Path
@@ -22,9 +20,6 @@ if str(HERE) not in sys.path:
 
 import param_docs  # noqa: E402
 import sitegen  # noqa: E402
-
-log = logging.getLogger("mkdocs.hooks.site")
-PLACEHOLDER = re.compile(r"<!-- public-api: ([\w.]+) -->")
 
 
 def on_config(config: Any) -> Any:
@@ -42,4 +37,4 @@ def on_config(config: Any) -> Any:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    return PLACEHOLDER.sub(lambda m: sitegen.api_entries(m.group(1)), markdown)
+    return sitegen.expand_reference(markdown)

@@ -11,7 +11,10 @@ import base64
 import contextlib
 import html
 import importlib
+import importlib.util
+import inspect
 import io
+import re
 import tempfile
 from pathlib import Path
 from types import ModuleType
@@ -29,9 +32,64 @@ def api_names(module: str) -> list[str]:
     return [n for n in mod.__all__ if not isinstance(getattr(mod, n), ModuleType)]
 
 
-def api_entries(module: str) -> str:
-    """One mkdocstrings block per public name of `module`."""
-    return "\n\n".join(f"::: {module}.{name}" for name in api_names(module))
+def api_path(module: str, name: str) -> str | None:
+    """Where mkdocstrings finds `module.name`: the module that defines it.
+
+    `am.explain` is a function, but `autograd_mini.explain` is also a submodule, and the
+    reference must show the function: so each name is looked up where it is defined. None
+    when that path is itself a submodule (am.tensor, defined in the package beside the module
+    tensor.py): such an entry is written from the signature and docstring instead.
+    """
+    obj = getattr(MODULES[module], name)
+    path = f"{getattr(obj, '__module__', module)}.{getattr(obj, '__qualname__', name)}"
+    try:
+        clash = importlib.util.find_spec(path) is not None
+    except ModuleNotFoundError:
+        clash = False
+    return None if clash else path
+
+
+def plain_entry(module: str, name: str) -> str:
+    """A reference entry written from the signature and docstring (for the names above)."""
+    obj = getattr(MODULES[module], name)
+    doc = inspect.getdoc(obj) or ""
+    return "\n".join([f"### {name}", "", "```python", f"{name}{inspect.signature(obj)}", "```",
+                      "", doc.replace("\n", "\n\n", 0), ""])
+
+
+def api_entries(module: str, names: list[str] | None = None) -> str:
+    """One reference entry per name (default: every public name of `module`)."""
+    entries = []
+    for name in api_names(module) if names is None else names:
+        path = api_path(module, name)
+        entries.append(f"::: {path}" if path else plain_entry(module, name))
+    return "\n\n".join(entries)
+
+
+def expand_reference(markdown: str) -> str:
+    """Expand a reference page's markers into mkdocstrings entries.
+
+    `<!-- api: MODULE: NAME NAME … -->` lists chosen names under a heading of the page;
+    `<!-- public-api: MODULE -->` lists every other public name of MODULE, so a new public
+    name appears in the reference without anyone editing the page.
+    """
+    chosen: dict[str, list[str]] = {}
+
+    def one_group(m: re.Match[str]) -> str:
+        module, names = m.group(1), m.group(2).split()
+        unknown = [n for n in names if n not in api_names(module)]
+        if unknown:
+            raise ValueError(f"reference lists names {module} does not export: {unknown}")
+        chosen.setdefault(module, []).extend(names)
+        return api_entries(module, names)
+
+    markdown = GROUP.sub(one_group, markdown)
+    return REST.sub(lambda m: api_entries(m.group(1), [
+        n for n in api_names(m.group(1)) if n not in chosen.get(m.group(1), [])]), markdown)
+
+
+GROUP = re.compile(r"<!-- api: ([\w.]+): ([\w ]+?) -->")
+REST = re.compile(r"<!-- public-api: ([\w.]+) -->")
 
 
 # ---- pictures -----------------------------------------------------------------------------
