@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import html
 import importlib
 import importlib.util
@@ -125,6 +126,7 @@ def graph_svg(root: am.Tensor, **options: Any) -> str:
 
 # ---- the gallery --------------------------------------------------------------------------
 
+@functools.cache
 def run_example(name: str) -> tuple[Any, str, Path]:
     """Run examples/NAME.py's main() into a fresh folder; (its Comparison, its output, folder)."""
     out = Path(tempfile.mkdtemp(prefix=f"am-docs-{name}-"))
@@ -133,6 +135,18 @@ def run_example(name: str) -> tuple[Any, str, Path]:
     with contextlib.redirect_stdout(buffer):
         result = module.main(out=out)
     return result, buffer.getvalue(), out
+
+
+def summary() -> str:
+    """The demo's one line per example (`autograd-mini demo`), from this build's runs."""
+    from autograd_mini.cli import EXAMPLES
+
+    lines = []
+    for name in EXAMPLES:
+        result = run_example(name)[0]
+        lines.append(f"{name:20} max rel diff {result.max_rel:.1e}  "
+                     f"{'PASS' if result.passed else 'FAIL'}")
+    return "\n".join(lines)
 
 
 def question_line(name: str) -> str:
@@ -172,3 +186,22 @@ def gallery(name: str) -> str:
         for p in pngs:
             parts += [picture(p, f"{name}: {p.stem}", caption=result.captions.get(p, "")), ""]
     return "\n".join(parts)
+
+
+# ---- benchmarks ---------------------------------------------------------------------------
+
+def benchmark_table(results: str = "docs/benchmarks.json") -> str:
+    """The table `python benchmarks/run.py` prints, for the results it saved with --json.
+
+    Run in a subprocess: the benchmark script pins BLAS to one thread through the environment
+    when imported, which must not leak into the rest of the build.
+    """
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); import run; "
+            f"print(run.table(json.load(open({results!r}, encoding='utf-8'))))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.rstrip()
