@@ -364,12 +364,18 @@ class Comparison:
 
     def graphs(self, root: Tensor, stem: str = "graph",
                max_nodes: int | None = None) -> list[Path]:
-        """Write the forward and the backward graph of `root`: stem_forward.svg/.dot and
-        stem_backward.svg/.dot (the .dot alone when no renderer is installed).
+        """Write the forward and the backward graph of `root`, top to bottom and without a
+        legend: stem_forward.svg/.dot and stem_backward.svg/.dot (the .dot alone when no
+        renderer is installed).
 
         `max_nodes`, when given, bounds the boxes drawn (am.draw_graph refuses a larger graph).
         """
-        bound: dict[str, Any] = {} if max_nodes is None else {"max_nodes": max_nodes}
+        # Top to bottom and without the legend (the report's captions give the key): a chain
+        # of ops is drawn tall and narrow, so that in the report's column the text keeps its
+        # natural size instead of being scaled down.
+        bound: dict[str, Any] = {"rankdir": "TB", "legend": False}
+        if max_nodes is not None:
+            bound["max_nodes"] = max_nodes
         written = []
         for view in ("forward", "backward"):
             svg = self.out / f"{stem}_{view}.svg"

@@ -133,6 +133,15 @@ def test_parameters_constants_and_root_are_drawn_differently_with_a_legend() -> 
     assert "cluster_legend" in src
 
 
+def test_legend_can_be_left_out_and_lies_across_a_top_to_bottom_graph() -> None:
+    *_, loss = mse()
+    assert "legend" not in am.draw_graph(loss, legend=False).source
+    across = am.draw_graph(loss, rankdir="TB").source
+    # Chained, its boxes would stand in a column as tall as the graph; unchained, in a row.
+    assert "rankdir=TB" in across and "legend_root [" in across and "invis" not in across
+    assert 'legend_parameter -> legend_constant [style="invis"]' in am.draw_graph(loss).source
+
+
 def test_grads_appear_only_after_backward() -> None:
     *_, w, loss = mse()
     before = am.draw_graph(loss).source
