@@ -264,13 +264,15 @@ def _pictures(result: Comparison, out: Path) -> list[str]:
     return parts
 
 
-_BACKWARD = ("Read from the loss at the top down to the parameters: each red edge carries what "
-             "its op sends back to that input, in the tensors' names, where ḡ is the gradient "
-             "arriving at the op from above (∂L/∂ of its output). Grey dotted edges lead to data, "
-             "which gets no gradient. Boxes show each tensor's shape, values and, for the "
-             "parameters, the gradient backpropagation found.")
+_KEY = ("Green boxes are the parameters, dashed grey ones data, the yellow one the loss; "
+        "blue ellipses are ops.")
+_BACKWARD = ("Read from the loss at the top down to the parameters. Each red edge carries what its "
+             "op sends back to that input, written in the tensors' names; ḡ stands for the "
+             "gradient arriving at the op from above, ∂L/∂(the op's output). Grey dotted edges "
+             "lead to data, which gets no gradient. " + _KEY + " Each box shows the tensor's "
+             "shape and values and, for a parameter, the gradient backpropagation found.")
 _FORWARD = ("Each box is a tensor (its name, shape, dtype and values), each ellipse the op that "
-            "made the box below it.")
+            "made the box below it. " + _KEY)
 
 
 def _svg_size(svg: Path) -> tuple[float, float] | None:
