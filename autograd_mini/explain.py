@@ -350,9 +350,9 @@ class Explanation:
     def _shapes(part: Part, p: Printer, target: str) -> str:
         """For a matrix product: the operands' shapes, which force the transpose."""
         rest = sym._scalars_out(part.local)[2]
-        if not isinstance(rest, (sym.MatMul, sym.Outer)):
+        if not isinstance(rest, sym.MatMul):
             return ""
-        b = p(rest.b) + ("ᵀ" if isinstance(rest, sym.Outer) else "")
+        b = p(rest.b)
         return (f"{p(rest.a)} {rest.a.shape} · {b} {rest.b.shape} → {rest.shape}, "
                 f"the shape of {target}")
 

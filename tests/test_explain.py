@@ -212,7 +212,7 @@ def test_unnamed_constants_show_by_value_and_arrays_get_a_name() -> None:
 def test_every_op_has_a_callable_symbolic_vjp_per_input() -> None:
     for op in OPS.values():
         arity = 1 if op.variadic else len(op.vjps)
-        assert len(op.formulas) == arity and all(callable(f) for f in op.formulas), op.name
+        assert all(callable(op.formula(i)) for i in range(arity)), op.name
         assert op.why, op.name
 
 
