@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -102,11 +103,19 @@ class Tensor(TensorBase):
         a private writable copy (copy-on-write), so `w.data -= lr * w.grad` still works and
         the graph keeps what it saw.
         """
-        if inplace.HELD and inplace.is_held(self._data):
-            self._data = self._data.copy()
+        data = self._data
+        if not self._shared:
+            # An op's output, so far seen only by the graph, which saved it unlocked (nobody
+            # else could write to it). From here on the caller may: hand out a copy if the
+            # graph (or a view) refers to this array. Three references are this slot, `data`
+            # and getrefcount's argument; any more are saved tuples or views.
+            self._shared = True
+            if data.base is not None or sys.getrefcount(data) > 3:
+                self._data = data.copy()
+                inplace.edited()
+        elif inplace.HELD and inplace.is_held(data):
+            self._data = data.copy()
             inplace.edited()
-        elif not self._shared:
-            self._shared = True  # the caller may now make views a later graph cannot lock
         return self._data
 
     @data.setter
@@ -294,7 +303,7 @@ class Tensor(TensorBase):
 
     def detach(self) -> Tensor:
         """The same values as a constant: no gradient flows through the result."""
-        return Tensor._make(self._data, None)
+        return Tensor._make(self._data if self._shared else self.data, None)
 
     def __len__(self) -> int:
         if self.ndim == 0:
