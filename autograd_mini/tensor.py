@@ -49,6 +49,9 @@ class Tensor(TensorBase):
     """An n-dimensional array that remembers how it was computed.
 
     `t.grad` holds ∂L/∂t after `L.backward()` for leaves created with requires_grad=True.
+    Tensor(data, requires_grad, dtype, name) is what am.tensor makes: `data` is numbers,
+    nested lists or an ndarray (not copied); `dtype` converts it first (as
+    np.asarray(data, dtype)); `name` labels the tensor in graphs, explanations and errors.
     """
 
     __slots__ = ("_data", "_grad", "_requires_grad", "_name", "_node", "_version", "_shared",
@@ -336,7 +339,11 @@ class Tensor(TensorBase):
         """Accumulate ∂self/∂leaf into `leaf.grad` for every leaf that requires grad.
 
         A non-scalar tensor needs `grad` (∂L/∂self, same shape): backward then computes the
-        vector-Jacobian product gradᵀ·∂self/∂leaf.
+        vector-Jacobian product gradᵀ·∂self/∂leaf. The sweep frees the arrays the graph saved,
+        so a second backward through it fails unless the first had `retain_graph`=True.
+        `create_graph`=True computes the gradients with recorded ops, as am.hessian does to
+        differentiate twice, and keeps the graph; `.grad` still gets plain arrays, so for
+        higher derivatives use am.grad, am.jacobian or am.hessian.
         """
         for leaf, g in recording.gradients(self, grad, retain_graph, create_graph).items():
             g = np.array(g._data if isinstance(g, Tensor) else g, dtype=leaf.dtype)  # a copy
@@ -483,30 +490,38 @@ class Tensor(TensorBase):
         return recording.record(OPS["getitem"], self, index=_index(index))
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Σ over `axis` (an int, a tuple of ints, or None for all axes); keepdims keeps the
+        summed axes as length 1."""
         return recording.record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
                               keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The mean Σx / N over `axis` (all axes when None); keepdims keeps the averaged axes
+        as length 1."""
         return recording.record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
                               keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """The maximum; tied entries share the gradient evenly."""
+        """The maximum over `axis` (all axes when None); keepdims keeps the reduced axes as
+        length 1. Tied entries share the gradient evenly."""
         return recording.record(OPS["max"], self, axis=_axis(axis, self, "max"),
                               keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """The minimum; tied entries share the gradient evenly."""
+        """The minimum over `axis` (all axes when None); keepdims keeps the reduced axes as
+        length 1. Tied entries share the gradient evenly."""
         return recording.record(OPS["min"], self, axis=_axis(axis, self, "min"),
                               keepdims=keepdims)
 
     def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        """Variance Σ(x − x̄)² / (N − ddof) over `axis`."""
+        """Variance Σ(x − x̄)² / (N − ddof) over `axis` (all axes when None): ddof=1 gives
+        the sample variance; keepdims keeps the reduced axes as length 1."""
         return recording.record(OPS["var"], self, axis=_axis(axis, self, "var"),
                               keepdims=keepdims, ddof=_ddof(ddof, "var"))
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        """Standard deviation √var over `axis`."""
+        """Standard deviation √var over `axis` (all axes when None), with N − ddof dividing
+        the variance; keepdims keeps the reduced axes as length 1."""
         return recording.record(OPS["std"], self, axis=_axis(axis, self, "std"),
                               keepdims=keepdims, ddof=_ddof(ddof, "std"))
 
