@@ -341,8 +341,9 @@ def _matmul_shape_error(a: Any, b: Any) -> str | None:
 
 defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
       expr="{0} · {1}",
-      why="ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape "
-          "(and ḡ·Bᵀ the only one with A's): that is why the transpose appears",
+      why="entry by entry, (AB)ᵢₖ = Σⱼ Aᵢⱼ Bⱼₖ, so ∂L/∂Bⱼₖ = Σᵢ Aᵢⱼ ḡᵢₖ, entry (j, k) of Aᵀ "
+          "times ḡ, and ∂L/∂Aᵢⱼ = Σₖ ḡᵢₖ Bⱼₖ, entry (i, j) of ḡ times Bᵀ: that is where the "
+          "transpose comes from (the shapes agree, which is a handy check)",
       shape_error=_matmul_shape_error,
       numpy=(np.dot,))  # np.dot is this product for 0-, 1- and 2-d operands (am.dot checks)
 

@@ -103,7 +103,8 @@ def test_named_intermediate_stays_a_name() -> None:
     loss.name = "loss"
     e = am.explain(loss, wrt=w)
     assert e.formula == "2/N · Xᵀ · (score − y)"
-    assert "where N = 100, score = X · w" in str(e) and "∂loss/∂w" in str(e)
+    assert "where N = 100, the number of rows of X; score = X · w" in str(e)
+    assert "∂loss/∂w" in str(e)
     assert "step 4  matmul: score = X · w" in str(e)
     assert e.check() <= 1e-12
 

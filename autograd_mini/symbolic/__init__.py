@@ -8,9 +8,9 @@ same on both. Evaluation and printing each keep one table keyed by node class (`
 
 from fractions import Fraction
 
-from .algebra import Array, Const, Expr, MatMul, Sym, _scalars_out, expand, forward, number
+from .algebra import Array, Const, Expr, MatMul, Size, Sym, _scalars_out, expand, forward, number
 from .evaluation import evaluate
 from .printing import Printer, to_ascii
 
-__all__ = ["Array", "Const", "Expr", "Fraction", "MatMul", "Printer", "Sym",
+__all__ = ["Array", "Const", "Expr", "Fraction", "MatMul", "Printer", "Size", "Sym",
            "_scalars_out", "evaluate", "expand", "forward", "number", "to_ascii"]

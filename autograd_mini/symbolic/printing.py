@@ -30,9 +30,9 @@ _VULGAR = {Fraction(1, 2): "½", Fraction(1, 3): "⅓", Fraction(2, 3): "⅔", F
 _ASCII = str.maketrans({
     "ḡ": "g", "−": "-", "⊙": "*", "·": "*", "ᵀ": ".T", "Σ": "sum", "σ": "sigmoid", "√": "sqrt",
     "∂": "d", "≤": "<=", "≥": ">=", "≠": "!=", "𝟙": "ones", "→": "->", "…": "...", "×": "x",
-    "½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "ᐟ": "/"})
+    "½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "ᐟ": "/", "′": "'"})
 _SUP_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-_SUB_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+_SUB_DIGITS = "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ"  # and the index letters of explain's entry-by-entry steps
 
 
 def _ascii_power(m: re.Match[str]) -> str:
@@ -41,11 +41,22 @@ def _ascii_power(m: re.Match[str]) -> str:
 
 
 def to_ascii(text: str) -> str:
-    """Transliterate printed Unicode math to plain ASCII (x² → x**2, Xᵀ → X.T, Σ₀ → sum_0)."""
+    """Transliterate printed Unicode math to plain ASCII (x² → x**2, Xᵀ → X.T, Σ₀ → sum_0,
+    Xᵢⱼ → X_ij)."""
     text = re.sub("[⁻ᵖ" + _SUP_DIGITS + "]+", _ascii_power, text)
     text = re.sub("[" + _SUB_DIGITS + "]+", lambda m: "_" + m.group().translate(
-        str.maketrans(_SUB_DIGITS, "0123456789")), text)
-    return text.translate(_ASCII).encode("ascii", "replace").decode()
+        str.maketrans(_SUB_DIGITS, "0123456789ijk")), text)
+    return "".join(c if c.isascii() else _ascii_letter(c) for c in text.translate(_ASCII))
+
+
+def _ascii_letter(c: str) -> str:
+    """θ → theta, Θ → Theta, x̄'s bar dropped; '?' for a sign with no ASCII spelling."""
+    name = unicodedata.name(c, "")
+    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
+        word = name.split()[-1].lower().replace("lamda", "lambda")
+        return word.capitalize() if "CAPITAL" in name else word
+    plain = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+    return plain if plain or unicodedata.combining(c) else "?"
 
 
 @dataclass
