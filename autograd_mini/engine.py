@@ -103,14 +103,18 @@ class Backward:
 
     def rule(self, node: Node, i: int, g: Any, inputs: Any) -> Any:
         xs, out = inputs
-        gi = node.op.vjp(i)(g, *xs, out=out, **node.params)
+        op = node.op
+        vjp = op.vjps[i] if not op.variadic else op.vjp(i)  # Op.vjp(i), inlined: once per edge
+        gi = vjp(g, *xs, out=out, **node.params)
         if self.anomaly:
             check_backward(node, i, g, gi)
         return gi
 
     def leave(self, node: Node) -> None:
         if not self.retain_graph:
-            self.locks.append(node.free())  # released together when the sweep ends
+            held = node.free()
+            if held is not None:
+                self.locks.append(held)  # released together when the sweep ends
             self.freed.append(node)
 
 
