@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ lint: $(PY)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy autograd_mini
 
+# The docs site: every code block on the pages runs while it builds; --strict turns a broken
+# link, a failing block or an undocumented public parameter into a failed build. Output: site/
+docs: $(PY)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 bench: $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) autograd_mini_out .pytest_cache .hypothesis
+	rm -rf $(VENV) autograd_mini_out site .pytest_cache .hypothesis

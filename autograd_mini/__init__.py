@@ -32,7 +32,8 @@ def tensor(data: object, requires_grad: bool = False, dtype: object = None,
     """Make a Tensor from numbers, nested lists or an ndarray (not copied).
 
     float64 by default for Python floats; float32 data stays float32; integer or bool data
-    with requires_grad=True becomes float64.
+    with requires_grad=True becomes float64. `dtype` converts the data first (as
+    np.asarray(data, dtype)); `name` labels the tensor in graphs, explanations and errors.
     """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 

@@ -4,6 +4,7 @@
     autograd-mini compare NAME [--out DIR]   one of them, printed in full
     autograd-mini graph [--out DIR]          the graph of mean((X·w − y)²), forward and backward
     autograd-mini explain EXPR --wrt w --shape X=100x3 ...   a derivation, step by step
+                                             (--code: and the NumPy code backprop writes)
 
 Exit status: 0 when everything agrees (PASS), 1 otherwise, 2 for a usage error (including
 demo and compare without the `examples` extra: pip install 'autograd-mini[examples]').
@@ -141,11 +142,54 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    """Hand the expression to autograd_mini.expression.run_explain."""
+    """Hand the expression to autograd_mini.expression.run_explain; with --code, then print the
+    NumPy code backpropagation writes for it."""
     from .expression import run_explain
 
-    return int(run_explain(args.expression, wrt=args.wrt, shapes=args.shape, out=args.out,
-                           ascii=args.ascii))
+    status = int(run_explain(args.expression, wrt=args.wrt, shapes=args.shape, out=args.out,
+                             ascii=args.ascii))
+    if status == 2 or not args.code:  # a usage error has been reported already
+        return status
+    try:
+        code = written_code(args.expression, args.wrt, args.shape)
+    except (ValueError, TypeError, RecursionError, MemoryError) as e:
+        print(f"autograd-mini explain: cannot write the code: {' '.join(str(e).split())}",
+              file=sys.stderr)
+        return 1
+    print("\nThe code backpropagation wrote for it (am.compile), in NumPy:\n")
+    print(code.rstrip())
+    return status
+
+
+def written_code(expression: str, wrt: Sequence[str], shapes: Sequence[str]) -> str:
+    """The gradient code am.gradient_code writes for a command-line expression.
+
+    The expression is parsed and run by autograd_mini.expression's interpreter, as explain
+    runs it; the code comes only from the library's generator, which emits the op table's own
+    templates and admits only plain identifiers as names, so no text the user typed is ever
+    executed or copied into the code.
+    """
+    import inspect
+
+    import autograd_mini as am
+
+    from .expression import build, evaluate, normalize_name, parse
+
+    tree = parse(expression)
+    _, tensors = build(expression, wrt, shapes)  # every check explain makes, on the same data
+    names = list(dict.fromkeys(normalize_name(n) for n in wrt))
+    data = {n: t for n, t in tensors.items() if n not in names}
+
+    def loss(*args: Any) -> Any:
+        return evaluate(tree, {**data, **dict(zip(names, args, strict=True))})
+
+    try:  # name the arguments after the tensors (the generator still vets each name)
+        loss.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names])
+    except ValueError:  # not a valid parameter name: the generator's own x0, x1, ... instead
+        pass
+    argnums = 0 if len(names) == 1 else tuple(range(len(names)))
+    return str(am.gradient_code(loss, *[tensors[n].data for n in names], argnums=argnums))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="FILE",
                    help="also draw the expression's graph to FILE (.svg, .png or .dot)")
     p.add_argument("--ascii", action="store_true", help="plain ASCII instead of Unicode math")
+    p.add_argument("--code", action="store_true",
+                   help="also print the NumPy code backpropagation writes for the gradient "
+                   "(am.gradient_code)")
     p.set_defaults(func=cmd_explain)
     return parser
 

@@ -25,9 +25,9 @@ import autograd_mini as am
 
 from .tensor import Tensor
 
-__all__ = ["TOLERANCE", "DEFAULT_OUT", "Question", "QUESTIONS", "EXTRA_MODULES",
-           "INSTALL_EXAMPLES", "missing_extras", "Row", "Comparison", "progress", "subplots",
-           "run_script"]
+__all__ = ["TOLERANCE", "DEFAULT_OUT", "Question", "QUESTIONS", "Lesson", "LESSONS",
+           "EXTRA_MODULES", "INSTALL_EXAMPLES", "missing_extras", "Row", "WrittenCode",
+           "Comparison", "progress", "subplots", "run_script"]
 
 TOLERANCE = 1e-10  # float64 rounding is ~1e-16; anything near 1e-10 is a real mismatch
 DEFAULT_OUT = Path("autograd_mini_out")
@@ -70,6 +70,52 @@ QUESTIONS = {
         "scikit-learn's load_digits", "https://scikit-learn.org/stable/modules/generated/"
         "sklearn.datasets.load_digits.html", kind="data set"),
 }
+
+@dataclass(frozen=True)
+class Lesson:
+    """How the report opens an example: the question in the asker's words, and what it asks."""
+
+    heading: str
+    asks: str  # one or two sentences of prose
+
+
+LESSONS = {
+    "mse_gradient": Lesson(
+        "Why is x.T.dot(error) / len(x) the gradient? I can see no derivatives in there.",
+        "The asker was given the update `gradient = x.T.dot(error) / len(x)` with "
+        "`error = y - score` and `score = x.dot(w)`, and asks why that line is a gradient at "
+        "all, why x is transposed, and why it is divided by len(x)."),
+    "bias_term": Lesson(
+        "How do the minus and the matrix product in dW = −(2·Xᵀ·(Y − Ŷ))/m replace the sum?",
+        "With a bias, Ŷ = X·W + b, the asker's code updates W with `dW = -(2 * X.T.dot(Y - "
+        "Y_hat)) / m` and b with `db = -(2 * np.sum(Y - Y_hat)) / m`, without naming the "
+        "loss. Where do the minus, the 2, the transpose and the sum come from?"),
+    "two_points": Lesson(
+        "Gradient descent on a line through two points, step by step",
+        "The article fits f(x) = w1·x + w2 through (1, 5) and (2, 7), starting at (9, 10) "
+        "with learning rate 0.15, and prints the weights and the MSE after every step. Does "
+        "autodiff give the same steps?"),
+    "house_prices": Lesson(
+        "Why does the descent need a separate learning rate for each partial?",
+        "The article fits a sale price to a living area, price ≈ a·area + b, by gradient "
+        "descent on the MSE J(a, b), and uses a tiny rate for a and a large one for b. Why, "
+        "and is there a way to use one rate?"),
+    "learning_rate": Lesson(
+        "Do we need a small learning rate? Will the gradient ever explode?",
+        "The same asker's fourth question: x holds all the training examples; is a small "
+        "learning rate needed, and can the gradient blow up?"),
+    "logistic_regression": Lesson(
+        "The step after linear regression: the gradient of logistic regression",
+        "A linear classifier keeps the score X·w + b and replaces the squared error with the "
+        "cross-entropy of a sigmoid. What is its gradient, and does descent on it find the "
+        "fit scikit-learn finds?"),
+    "mlp_digits": Lesson(
+        "Backpropagation through a small neural network, by autodiff and by hand",
+        "A network with one hidden layer of 64 tanh units reads 8×8 images of handwritten "
+        "digits. Its gradient is the chain rule through two matrix products: does autodiff "
+        "write the same backpropagation a person writes by hand, and does the network learn?"),
+}
+
 
 # The `examples` extra: the examples draw their plots with matplotlib and show progress with
 # tqdm; the classifiers load scikit-learn's bundled data sets, compare with its
@@ -130,6 +176,17 @@ class Row:
         return self.max_abs / scale if scale > 0 else self.max_abs
 
 
+@dataclass
+class WrittenCode:
+    """The NumPy code backpropagation wrote for an example's gradient, beside the hand-written
+    line it stands for."""
+
+    code: str
+    hand: str  # the gradient as the question (or the example, by hand) writes it
+    source: str  # whose line it is, e.g. "the question's line"
+    max_rel: float  # the written code's gradient against eager autodiff's
+
+
 def _preview(a: np.ndarray, k: int = 3) -> str:
     """The first k entries of an array, compactly: `[56, 35]`, `[1.5, -2.25, 0.125, …]`."""
     flat = np.ravel(a)
@@ -153,6 +210,8 @@ class Comparison:
     captions: dict[Path, str] = field(default_factory=dict)
     explanation: str | None = None
     explain_check: float | None = None
+    answer_text: str = ""
+    written: WrittenCode | None = None
     perturb: float = 0.0
     tolerance: float = TOLERANCE  # larger for float32 data, whose sums keep ~7 digits
 
@@ -252,6 +311,37 @@ class Comparison:
         print(self.verdict())
         return self
 
+    def answer(self, text: str) -> None:
+        """The answer to the question, in two or three sentences of prose (printed, and the
+        report's lead paragraph)."""
+        self.answer_text = " ".join(text.split())
+        print()
+        print(self.answer_text)
+
+    def code(self, f: Callable[..., Any], *args: Any, argnums: int | tuple[int, ...] = 0,
+             hand: str, source: str) -> WrittenCode:
+        """Have am.compile write f's gradient as NumPy, run it, check it against eager autodiff
+        and keep it beside `hand`, the hand-written gradient (`source` says whose)."""
+        compiled = am.compile(f, argnums=argnums)
+        _, got = compiled(*args)
+        _, want = am.value_and_grad(f, argnums=argnums)(*args)
+        pairs = zip(got, want, strict=True) if isinstance(argnums, tuple) else [(got, want)]
+        worst = 0.0
+        for a, b in pairs:
+            scale = float(np.max(np.abs(b), initial=0.0))
+            diff = float(np.max(np.abs(np.asarray(a) - b), initial=0.0))
+            worst = max(worst, diff / scale if scale > 0 else diff)
+        assert compiled.code is not None  # set by the call above
+        self.written = WrittenCode(compiled.code, hand, source, worst)
+        print()
+        print("the code backpropagation wrote (am.compile):")
+        print(compiled.code.rstrip())
+        print(f"{source}:")
+        print(hand)
+        self.check(f"the code backpropagation wrote gives autodiff's gradient (rel {worst:.1e})",
+                   worst <= TOLERANCE)
+        return self.written
+
     # ---- files --------------------------------------------------------------------------
 
     def path(self, filename: str) -> Path:
@@ -275,12 +365,18 @@ class Comparison:
 
     def graphs(self, root: Tensor, stem: str = "graph",
                max_nodes: int | None = None) -> list[Path]:
-        """Write the forward and the backward graph of `root`: stem_forward.svg/.dot and
-        stem_backward.svg/.dot (the .dot alone when no renderer is installed).
+        """Write the forward and the backward graph of `root`, top to bottom and without a
+        legend: stem_forward.svg/.dot and stem_backward.svg/.dot (the .dot alone when no
+        renderer is installed).
 
         `max_nodes`, when given, bounds the boxes drawn (am.draw_graph refuses a larger graph).
         """
-        bound: dict[str, Any] = {} if max_nodes is None else {"max_nodes": max_nodes}
+        # Top to bottom and without the legend (the report's captions give the key): a chain
+        # of ops is drawn tall and narrow, so that in the report's column the text keeps its
+        # natural size instead of being scaled down.
+        bound: dict[str, Any] = {"rankdir": "TB", "legend": False}
+        if max_nodes is not None:
+            bound["max_nodes"] = max_nodes
         written = []
         for view in ("forward", "backward"):
             svg = self.out / f"{stem}_{view}.svg"

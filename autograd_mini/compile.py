@@ -563,7 +563,9 @@ class _Writer:
                 return None
             weak = all(x.attrs[1] for x in xs)
             return self.absorb(self.const(num, dtype=dtype, weak=weak, shape=shape), *xs)
-        if uf is np.matmul or uf.nin != 2 and name != "negative":
+        if uf is np.matmul:
+            return self._scaled_product(xs[0], xs[1], shape)
+        if uf.nin != 2 and name != "negative":
             return None
         if name == "negative":
             (x,) = xs
@@ -624,6 +626,30 @@ class _Writer:
         elif name == "power" and cb is not None and cb.is_(1):
             return self.absorb(a, b)
         return None
+
+    def _scaled_product(self, a: Code, b: Code, shape: tuple[int, ...]) -> Code | None:
+        """A @ (v · c) as (A @ v) · c for a number c, when the product is smaller than v:
+        the number then scales the short result instead of a long temporary (the MSE's
+        X.T @ r · (2/N) scales D values, not N)."""
+        size = int(np.prod(shape, dtype=np.int64))
+        for k, x in enumerate((a, b)):
+            if (x.kind == "ufunc" and x.attrs is np.multiply and x.args[1].kind == "const"
+                    and not x.args[1].shape and size < x.size):
+                pair = (x.args[0], b) if k == 0 else (a, x.args[0])
+                product = self.ufunc(np.matmul, *pair)
+                return self.absorb(self.ufunc(np.multiply, product, x.args[1]), x)
+        return None
+
+    def _sum_of_squares(self, f: str, x: Code, axes: tuple[int, ...]) -> Code | None:
+        """Σ(v²) as v @ v, and mean(v²) as v @ v / N, for a float vector v: no N-sized
+        temporary for the squares."""
+        if not (f in ("sum", "mean") and x.ndim == 1 and axes == (0,) and x.dtype.kind == "f"
+                and x.kind == "ufunc" and x.attrs is np.power and x.args[1].kind == "const"
+                and x.args[1].attrs[0].is_(2) and x.args[0].dtype == x.dtype):
+            return None
+        v = x.args[0]
+        dot = self.absorb(self.ufunc(np.matmul, v, v), x)
+        return dot if f == "sum" else self.ufunc(np.divide, dot, v.size)
 
     def _scalar_like(self, x: Code, other: Code, shape: tuple[int, ...]) -> Code:
         """x without a broadcast the element-wise op does anyway: a number filled to a shape
@@ -714,6 +740,10 @@ class _Writer:
         axes = normalize_axis(axis, x.ndim)
         if axes == () and f == "sum":
             return x
+        if not keepdims:
+            squares = self._sum_of_squares(f, x, axes)
+            if squares is not None:
+                return squares
         shape = (keepdims_shape(x.shape, axes) if keepdims else
                  tuple(n for i, n in enumerate(x.shape) if i not in axes))
         if x.kind == "const" and f in ("sum", "mean") and x.attrs[0].number:

@@ -90,14 +90,9 @@ class Backward:
             raise _freed_error(node)
         if node.retain:
             _keep(node, g)
-        if node.stamp != inplace.EDITS and (node.versions is not None
-                                            or node.saved_out is not None):
-            _check_versions(node)  # something changed through the Tensor API since
+        if node.stamp != inplace.EDITS or node.watched is not None:
+            inplace.verify(node, self.checked)
         xs = node.saved if node.saved is not None else node.inputs
-        if node.watched is not None:
-            for i in node.watched:
-                if id(xs[i]) not in self.checked:
-                    _check_print(node, i, self.checked)
         out = node.saved_out
         if self.create_graph:
             wrap = self.wrap
@@ -108,14 +103,18 @@ class Backward:
 
     def rule(self, node: Node, i: int, g: Any, inputs: Any) -> Any:
         xs, out = inputs
-        gi = node.op.vjp(i)(g, *xs, out=out, **node.params)
+        op = node.op
+        vjp = op.vjps[i] if not op.variadic else op.vjp(i)  # Op.vjp(i), inlined: once per edge
+        gi = vjp(g, *xs, out=out, **node.params)
         if self.anomaly:
             check_backward(node, i, g, gi)
         return gi
 
     def leave(self, node: Node) -> None:
         if not self.retain_graph:
-            self.locks.append(node.free())  # released together when the sweep ends
+            held = node.free()
+            if held is not None:
+                self.locks.append(held)  # released together when the sweep ends
             self.freed.append(node)
 
 
@@ -152,62 +151,3 @@ def _keep(node: Node, g: Any) -> None:
     g = array_of(g)
     g = np.array(g, dtype=node.dtype) if type(g) is np.ndarray else backends.astype(g, node.dtype)
     node.grad = g if node.grad is None else node.grad + g
-
-
-def _check_versions(node: Node) -> None:
-    """Refuse to use saved values whose tensor was changed after the forward pass saved them.
-
-    The saved arrays themselves are read-only (see inplace.py), so a change shows up as a
-    moved version counter (`t.data = ...`, `t.data -= ...`) or as a copy-on-write copy whose
-    values differ from the saved ones (`t.data[...] = ...`).
-    """
-    if node.versions is not None and node.saved is not None:
-        for parent, seen, saved in zip(node.inputs, node.versions, node.saved, strict=True):
-            t = _tensor_of(parent)
-            # The common case, inline: same version, and the tensor still has the saved array.
-            if t is None or (t.version == seen and t.array is saved):
-                continue
-            _check_one(node, t, seen, saved)
-    if node.saved_out is not None:
-        _check_one(node, _tensor_of(node), 0, node.saved_out)
-
-
-def _check_print(node: Node, i: int, checked: set[int]) -> None:
-    """Refuse a saved input whose values moved although it was read-only (inplace.py, 2)."""
-    saved = node.saved[i]  # type: ignore[index]
-    if inplace.changed(saved):
-        parent = node.inputs[i]
-        raise RuntimeError(
-            f"{who(parent)} (shape {parent.shape}) changed after {node.label} saved it for "
-            "backward, so its gradient would be wrong. Its memory was written through an array "
-            "made before the forward pass (a slice or view such as data[:800], or the ndarray "
-            "it was created from), which read-only flags cannot reach. Change data only after "
-            "backward(), or run the forward pass again after the change; to be safe, pass a "
-            "copy (np.array(data)).")
-    checked.add(id(saved))
-
-
-def _tensor_of(vertex: Any) -> Any:
-    """The Tensor the user holds for a vertex (None once the user dropped it)."""
-    if not isinstance(vertex, Node):
-        return vertex
-    return vertex.out_ref() if vertex.out_ref is not None else None
-
-
-def _check_one(node: Node, t: Any, seen: int, saved: Any) -> None:
-    if t is None or (t.version == seen and (
-            t.array is saved or (_same(t.array, saved) if type(saved) is np.ndarray
-                                 else backends.same(t.array, saved)))):
-        return
-    now = (f"version {seen} then, {t.version} now" if t.version != seen else
-           f"version {seen} then and now, but its values were written through .data[...]")
-    raise RuntimeError(
-        f"{who(t)} (shape {t.shape}) was modified in place after {node.label} saved it for "
-        f"backward ({now}), so its gradient would be wrong. Change data only after "
-        "backward() (or call backward before updating), or run the forward pass again "
-        "after the change.")
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal shapes and values (NaN equal to NaN): a copy nobody wrote to."""
-    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,6 +35,7 @@ class Part:
     """What one step sends to one input: the local rule (in ḡ) and the resulting expression."""
 
     input: Any  # the graph vertex
+    index: int  # which input of the op it is
     target: Expr  # the input as written
     local: Expr
     result: Expr
@@ -124,8 +126,8 @@ class _Symbolic:
         gi, summed = self._share(node, i, g, xs, params)
         if id(parent) in self.reaches:
             local = self._share(node, i, sym.Sym(G, node.shape), xs, params)[0]
-            self.steps[-1].parts.append(Part(parent, self.e.exprs[parent], local, gi, summed,
-                                             id(parent) in self.seen))
+            self.steps[-1].parts.append(Part(parent, i, self.e.exprs[parent], local, gi,
+                                             summed, id(parent) in self.seen))
         self.seen.add(id(parent))
         return gi
 
@@ -164,6 +166,7 @@ class Explanation:
         self.wrt = wrt
         self.ascii = ascii
         self.sizes: dict[int, str] = {}
+        self._sizes_of_leaves()
         self._forward()
         self._backward()
         for e in self.expressions.values():  # letters in order of the final formulas: N first
@@ -202,9 +205,44 @@ class Explanation:
         if t.name:
             return sym.Sym(self._claim(t.name, t), t.shape)
         if t.ndim == 0 and not t.requires_grad and np.isfinite(t.data):
-            return sym.Const(sym.number(t.data.item()))  # a constant: shown by its value
+            return self._constant(t.data.item())  # shown by its value
         return sym.Sym(self._claim(f"t{sum(k.startswith('t') for k in self.defined) + 1}", t),
                        t.shape)
+
+    def _constant(self, value: float) -> Expr:
+        """A number, written as a small fraction of a size N of the graph where it is one:
+        200 is 2N when x has N = 100 rows, so a loss divided by 2·len(x) reads 1/(2N)."""
+        q = sym.number(value)
+        simple = q.numerator <= 4 and q.denominator <= 4
+        best: tuple[int, Expr] | None = None
+        for n in self.dims:
+            for e in (1, -1):
+                c = Fraction(value / n ** e).limit_denominator(4)
+                if (not simple and c and abs(c.numerator) <= 4 and abs(float(c) * n ** e - value)
+                        <= 1e-12 * abs(value) and (best is None or abs(c.numerator)
+                                                   * c.denominator < best[0])):
+                    best = (abs(c.numerator) * c.denominator,
+                            sym.Const(c) * sym.Size(n) ** e)
+        return best[1] if best else sym.Const(q)
+
+    def _sizes_of_leaves(self) -> None:
+        """The sizes a formula's letters may stand for, each with what it is ("the number of
+        rows of x"), named leaves first; `dims` are the leaves' axis lengths (5 or more, so a
+        size is never mistaken for a small factor like 2)."""
+        leaves = [v for v in toposort(self.root, only_requires_grad=False)
+                  if not isinstance(v, Node)]
+        self.size_of: dict[int, str] = {}
+        self.dims: list[int] = []
+        for t in sorted(leaves, key=lambda t: not t.name):
+            name = t.name or "an unnamed tensor"
+            words = (["the length of"] if t.ndim == 1 else
+                     ["the number of rows of", "the number of columns of"] if t.ndim == 2 else
+                     [f"axis {a} of" for a in range(t.ndim)])
+            for n, word in zip(t.shape, words, strict=True):
+                self.size_of.setdefault(n, f"{word} {name}")
+                if n >= 5 and n not in self.dims:
+                    self.dims.append(n)
+            self.size_of.setdefault(t.size, f"the number of elements of {name}")
 
     def _backward(self) -> None:
         """The engine's reverse sweep, read symbolically (see `_Symbolic`)."""
@@ -235,7 +273,8 @@ class Explanation:
         """∂root/∂wrt as text, e.g. '2/N · Xᵀ · (X·w − y)'; one line per tensor for a list."""
         if len(self.expressions) == 1:
             return next(iter(self.formulas.values()))
-        return "\n".join(f"{self._d(k)} = {f}" for k, f in self.formulas.items())
+        text = "\n".join(f"{self._d(k)} = {f}" for k, f in self.formulas.items())
+        return to_ascii(text) if self.ascii else text
 
     def check(self) -> float:
         """Max relative difference between the formula and autodiff, on the recorded data.
@@ -292,12 +331,14 @@ class Explanation:
         simple = target.replace("_", "").replace("′", "").isalnum()
         return f"∂{self.root_name}/∂{target if simple else '(' + target + ')'}"
 
-    def _where(self) -> list[str]:
+    def _where(self, p: Printer | None = None) -> list[str]:
         """The sizes and the names the formulas use that the user may not have in view."""
-        lines = [f"{letter} = {n}" for n, letter in self.sizes.items()]
+        p = p or Printer(sizes=self.sizes)
+        lines = [f"{letter} = {n}" + (f", {self.size_of[n]}" if n in self.size_of else "")
+                 for n, letter in self.sizes.items()]
         for name, v in self.defined.items():
             if isinstance(v, Node) and v is not self.root:
-                lines.append(f"{name} = {Printer(sizes=self.sizes)(self.written[v])}")
+                lines.append(f"{name} = {p(self.written[v])}")
             elif not isinstance(v, Node) and not v.name:
                 lines.append(f"{name} = an unnamed tensor of shape {v.shape}")
         return lines
@@ -312,9 +353,9 @@ class Explanation:
             lines += self._step_lines(k, step, p)
         for name, e in self.expressions.items():
             lines.append(f"{self._d(name)} = {p(e)}")
-        where = self._where()
+        where = self._where(p)
         if where:
-            lines.append("  where " + ", ".join(where))
+            lines.append("  where " + "; ".join(where))
         text = "\n".join(lines)
         return to_ascii(text) if ascii else text
 
@@ -333,9 +374,9 @@ class Explanation:
         for part in step.parts:
             target = self._name(part.input, p)
             local, result = p(part.local), p(part.result)
-            shapes = self._shapes(part, p, target)
-            if shapes:
-                lines.append(f"    shapes    {shapes}")
+            if isinstance(sym._scalars_out(part.local)[2], sym.MatMul):
+                lines.append(f"    index     {self._index_form(v, part.index, p)}")
+                lines.append(f"    shapes    {self._shapes(part, p, target)}")
             if part.summed:
                 axes = ", ".join(map(str, part.summed))
                 lines.append(f"    broadcast {target} {part.input.shape} was stretched along "
@@ -346,15 +387,30 @@ class Explanation:
                          f"shape {part.result.shape}")
         return lines
 
+    def _index_form(self, v: Node, i: int, p: Printer) -> str:
+        """Why the transpose appears, entry by entry, in the user's names: for X·w,
+        ∂(X·w)ᵢ/∂wⱼ = Xᵢⱼ, so ∂L/∂wⱼ = Σᵢ Xᵢⱼ ḡᵢ = (Xᵀ·ḡ)ⱼ (an index of length 1 left out)."""
+        a, b = (self._name(x, p) for x in v.inputs)
+        a, b = (n if n.replace("_", "").replace("′", "").isalnum() else f"({n})" for n in (a, b))
+        sa, sb = v.inputs[0].shape, v.inputs[1].shape
+        ii = "ᵢ" if len(sa) > 1 and sa[-2] != 1 else ""
+        kk = "ₖ" if len(sb) > 1 and sb[-1] != 1 else ""
+        dot = p.dot(True, True)
+        if i == 1:
+            ab, total = f"{a}{ii}ⱼ ḡ{ii}{kk}", f"({a}ᵀ{dot}ḡ)ⱼ{kk}"
+            return (f"∂({a}{dot}{b}){ii}{kk}/∂{b}ⱼ{kk} = {a}{ii}ⱼ, so ∂L/∂{b}ⱼ{kk} = "
+                    f"{'Σᵢ ' if ii else ''}{ab} = {total}")
+        ab, total = f"ḡ{ii}{kk} {b}ⱼ{kk}", f"(ḡ{dot}{b}ᵀ){ii}ⱼ"
+        return (f"∂({a}{dot}{b}){ii}{kk}/∂{a}{ii}ⱼ = {b}ⱼ{kk}, so ∂L/∂{a}{ii}ⱼ = "
+                f"{'Σₖ ' if kk else ''}{ab} = {total}")
+
     @staticmethod
     def _shapes(part: Part, p: Printer, target: str) -> str:
-        """For a matrix product: the operands' shapes, which force the transpose."""
+        """For a matrix product: the operands' shapes, a check that the product fits."""
         rest = sym._scalars_out(part.local)[2]
-        if not isinstance(rest, (sym.MatMul, sym.Outer)):
-            return ""
-        b = p(rest.b) + ("ᵀ" if isinstance(rest, sym.Outer) else "")
-        return (f"{p(rest.a)} {rest.a.shape} · {b} {rest.b.shape} → {rest.shape}, "
-                f"the shape of {target}")
+        assert isinstance(rest, sym.MatMul)
+        return (f"{p(rest.a)} {rest.a.shape}{p.dot(True, False)}{p(rest.b)} {rest.b.shape} → "
+                f"{rest.shape}, the shape of {target}: the shapes agree, which is a handy check")
 
     def __str__(self) -> str:
         return self.text()
@@ -362,33 +418,64 @@ class Explanation:
     def __repr__(self) -> str:
         return f"<Explanation {self.formula!r}>"
 
+    def _partial(self, p: Printer, e: Expr) -> str:
+        """∂L/∂e as a LaTeX fraction."""
+        body = p(e) if isinstance(e, sym.Sym) else rf"\left({p(e)}\right)"
+        return rf"\frac{{\partial {p.name(self.root_name)}}}{{\partial {body}}}"
+
+    def _results_latex(self, p: Printer) -> list[str]:
+        return [rf"\boxed{{{self._partial(p, self.exprs[w])} = "
+                rf"{p(self.expressions[self._name(w)])}}}" for w in self.wrt]
+
     def latex(self) -> str:
         """The steps and the result as a LaTeX `aligned` block."""
         p = Printer(latex=True, sizes=self.sizes)
-        root = p.name(self.root_name)
-
-        def d(e: Expr) -> str:
-            body = p(e)
-            return rf"\frac{{\partial {root}}}{{\partial {body}}}" if isinstance(
-                e, sym.Sym) else rf"\frac{{\partial {root}}}{{\partial \left({body}\right)}}"
-
-        rows = []
-        for step in self.steps:
-            for part in step.parts:
-                rows.append(rf"{d(part.target)} &= {p(part.local)} = {p(part.result)}")
-        for w in self.wrt:
-            rows.append(rf"\boxed{{{d(self.exprs[w])} = {p(self.expressions[self._name(w)])}}}")
+        rows = [rf"{self._partial(p, part.target)} &= {p(part.local)} = {p(part.result)}"
+                for step in self.steps for part in step.parts] + self._results_latex(p)
         where = ", ".join(f"{letter} = {n}" for n, letter in self.sizes.items())
         if where:
             rows[-1] += rf" \quad {where}"
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
-    def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
+    def _repr_latex_(self) -> str | None:
+        """The equations, for a front end that shows LaTeX but not Markdown (None with ascii)."""
+        return None if self.ascii else "$$" + self.latex() + "$$"
+
+    def _repr_markdown_(self) -> str | None:
+        """What Jupyter shows: each step's rule in words (where the 1/N, the 2 and the
+        transpose come from) above its equations typeset from LaTeX, then the result and what
+        its letters stand for. None with ascii=True, which shows the plain text instead."""
+        if self.ascii:
+            return None
+        p, u = Printer(latex=True, sizes=self.sizes), Printer(sizes=self.sizes)
+        heads = ", ".join(f"${p(self.exprs[w])}$" for w in self.wrt)
+        lines = [f"**Gradient of ${p.name(self.root_name)} = {p(self.written[self.root])}$ with "
+                 f"respect to {heads}**" if self.root in self.written else
+                 f"**Gradient of ${p.name(self.root_name)}$ with respect to {heads}**"]
+        for k, step in enumerate(self.steps, 1):
+            v = step.vertex
+            name = self.root_name if v is self.root else v.name
+            head = (p.name(name) + " = " if name else "") + p(step.written)
+            why = v.op.why[:1].upper() + v.op.why[1:]
+            lines += ["", f"**Step {k}, {_md(v.label)}:** ${head}$. {_md(why)}."]
+            for part in step.parts:
+                if isinstance(sym._scalars_out(part.local)[2], sym.MatMul):
+                    lines.append(f"Here {_md(self._index_form(v, part.index, u))}.")
+                lines += ["", rf"$${self._partial(p, part.target)} = {p(part.local)} = "
+                              rf"{p(part.result)}$$"]
+        lines += ["", "Result:", ""] + [f"$${r}$$" for r in self._results_latex(p)]
+        where = self._where(u)
+        if where:
+            lines += ["", "where " + "; ".join(_md(w) for w in where) + "."]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain-text view: the whole derivation, as str()."""
+        printer.text(self.text())
 
     def markdown(self) -> str:
         """The steps as a Markdown table and the result in bold, for docs and notebooks."""
-        p = Printer(sizes=self.sizes)
+        p = Printer(ascii=self.ascii, sizes=self.sizes)
 
         def code(text: str) -> str:
             return "`" + text.replace("|", "\\|") + "`"
@@ -405,8 +492,14 @@ class Explanation:
         lines.append("")
         for name, e in self.expressions.items():
             lines.append(f"**{code(self._d(name) + ' = ' + p(e))}**")
-        where = self._where()
+        where = self._where(p)
         if where:
             lines.append("")
-            lines.append("where " + ", ".join(code(w) for w in where))
-        return "\n".join(lines)
+            lines.append("where " + "; ".join(code(w) for w in where))
+        text = "\n".join(lines)
+        return to_ascii(text) if self.ascii else text
+
+
+def _md(text: str) -> str:
+    """Text for Markdown: the signs it would read as emphasis or code escaped."""
+    return "".join("\\" + c if c in "\\*_`$" else c for c in text)

@@ -37,9 +37,11 @@ def gradcheck(f: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-6
               atol: float = 1e-5, rtol: float = 1e-4) -> bool:
     """Return True if f's backward gradients match finite differences; else raise.
 
-    `f` takes one Tensor per input and returns a scalar Tensor. An element passes when
-    |analytic − numeric| ≤ atol + rtol·|numeric|. The error names, per failing input, the
-    worst element with both values and the error.
+    `f` takes one Tensor per entry of `inputs` (arrays or numbers, copied as float64) and
+    returns a scalar Tensor. The numeric gradient is (f(x + eps) − f(x − eps)) / 2·eps, one
+    element at a time. An element passes when |analytic − numeric| ≤ atol + rtol·|numeric|.
+    Otherwise GradcheckError names, per failing input, the worst element with both values
+    and the error.
     """
     arrays = [np.array(x, dtype=np.float64) for x in inputs]
     tensors = [Tensor(a.copy(), requires_grad=True) for a in arrays]
@@ -62,7 +64,7 @@ def gradcheck(f: Callable[..., Tensor], inputs: Sequence[Any], eps: float = 1e-6
             problems.append(
                 f"  {names[k]} (shape {arrays[k].shape}): {int(bad.sum())} of {bad.size} "
                 f"element(s) differ; worst at index {tuple(int(i) for i in j)}: "
-                f"analytic {analytic[j]!r}, numeric {numeric[j]!r}, "
+                f"analytic {float(analytic[j]):.6g}, numeric {float(numeric[j]):.6g}, "
                 f"error {err[j]:.3g} (allowed {atol:g} + {rtol:g}·|numeric|)")
     if problems:
         raise GradcheckError("gradcheck failed: backward disagrees with central differences "

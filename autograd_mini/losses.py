@@ -54,6 +54,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: ArrayLike,
 
     −[y·log σ(z) + (1 − y)·log(1 − σ(z))] = softplus(z) − y·z, computed in that form: no
     log(0) and no overflow, even at z = ±1000. Its gradient is σ(z) − y (over N with "mean").
+
+    `target` holds the labels y (0/1 or probabilities) in the shape of `logits`, or is a
+    single number. `reduction` is "mean" (default), "sum" or "none" (one loss per logit).
     """
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     z_shape, y_shape = np.shape(logits), np.shape(target)
@@ -75,6 +78,7 @@ def cross_entropy(logits: Tensor, labels: ArrayLike, reduction: str = "mean") ->
     `labels` are class indices (N,) in [0, C), or probabilities (N, C) such as one-hot rows.
     Written with log_softmax, so it is exact at any logit size; its gradient is
     softmax(z) − p (over N with "mean"). A single row (C,) takes one label or (C,) probabilities.
+    `reduction` is "mean" (default), "sum" or "none" (one loss per row).
     """
     _check_reduction("cross_entropy", reduction)
     z_shape = np.shape(logits)

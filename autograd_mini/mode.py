@@ -8,6 +8,7 @@ exactly what was there before.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from contextlib import ContextDecorator
 from typing import Any
@@ -44,13 +45,27 @@ def set_mode(flag: str, value: bool) -> None:
             CHANGED -= 1
 
 
+class _InitSignature:
+    """A switch's signature is its __init__'s: `no_grad()`, `set_grad_enabled(mode)`, not the
+    catch-all of the __new__ that lets `@no_grad` decorate without parentheses. Only the class
+    answers: an instance's signature stays that of its __call__ (the decorator)."""
+
+    def __get__(self, obj: Any, cls: type) -> inspect.Signature:
+        if obj is not None:
+            raise AttributeError("__signature__")
+        sig = inspect.signature(cls.__init__)  # type: ignore[misc]  # the class's own
+        return sig.replace(parameters=list(sig.parameters.values())[1:],  # without self
+                           return_annotation=inspect.Signature.empty)
+
+
 class _Switch(ContextDecorator):
     """Set one flag of MODE for a block; restore the value it had on entry."""
 
     flag: str
     value: bool
+    __signature__ = _InitSignature()
 
-    def __new__(cls, *args: Any) -> Any:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and callable(args[0]) and cls.__init__ is _Switch.__init__:
             return cls()(args[0])  # bare @no_grad: decorate the function right away
         return super().__new__(cls)
@@ -76,13 +91,19 @@ class _Switch(ContextDecorator):
 
 
 class no_grad(_Switch):
-    """Record nothing inside (evaluation, updates): `with am.no_grad():` or `@am.no_grad`."""
+    """Record nothing inside (evaluation, updates): `with am.no_grad():` or `@am.no_grad`.
+
+    Takes no arguments; as a decorator it works with or without the parentheses.
+    """
 
     flag, value = "grad_enabled", False
 
 
 class enable_grad(_Switch):
-    """Record again, even inside `no_grad`: `with am.enable_grad():`, `@am.enable_grad`."""
+    """Record again, even inside `no_grad`: `with am.enable_grad():`, `@am.enable_grad`.
+
+    Takes no arguments; as a decorator it works with or without the parentheses.
+    """
 
     flag, value = "grad_enabled", True
 
@@ -91,8 +112,9 @@ class set_grad_enabled(_Switch):
     """Turn recording on or off: as a call (`am.set_grad_enabled(False)`), a `with` block or
     a decorator.
 
-    As a call it takes effect at once; as a context manager it restores the previous value on
-    exit; as a decorator it leaves the mode alone until the function runs. As in PyTorch.
+    `mode` is True to record, False not to. As a call it takes effect at once; as a context
+    manager it restores the previous value on exit; as a decorator it leaves the mode alone
+    until the function runs. As in PyTorch.
     """
 
     flag = "grad_enabled"

@@ -83,8 +83,10 @@ class MLP:
 
     MLP([n₀, n₁, …, n_k]) computes h₀ = x, hᵢ = σ(hᵢ₋₁·Wᵢ + bᵢ) for i < k and
     h_k·W_k + b_k last (no activation: apply your own, or a loss that expects raw scores).
-    Layer i's tensors are named Wi and bi. relu layers get He's initialisation, tanh and
-    sigmoid Glorot's.
+    Layer i's tensors are named Wi and bi. `sizes` lists the widths n₀ … n_k; `activation`
+    is "tanh" (default), "relu" or "sigmoid", and relu layers get He's initialisation, tanh
+    and sigmoid Glorot's. `rng` (a numpy Generator or a seed) draws every layer's weights, so
+    one seed fixes the whole network.
     """
 
     def __init__(self, sizes: Sequence[int], activation: str = "tanh",

@@ -1,19 +1,22 @@
 """The op table: every differentiable op, defined once.
 
 Each `Op` record holds the forward function (NumPy arrays in, array out), one VJP rule per
-input, the label the graph shows, and the symbolic forms the explainer prints. The engine,
-the visualizer and the explainer read only these records; adding an op touches nothing else.
+input, the label the graph shows and the text the explainer prints. The engine, the
+visualizer and the explainer read only these records; adding an op touches nothing else.
 
 A VJP rule is `rule(g, *xs, out=out, **params)` returning ∂L/∂xᵢ for its input, where g is
-∂L/∂out. It is written against the interface ndarrays and Tensors share (operators, `.T`,
-`.sum(axis, keepdims)`, `.reshape`, `.transpose`) plus `call`, so the same rule runs on
-arrays (plain backward) and on Tensors (`create_graph=True`, higher derivatives). Inputs an
-op does not save arrive as shape-only stand-ins (anything with `.shape`). Broadcasting is
-undone by the engine after the rule (`sum_to_shape`), so element-wise rules ignore shapes.
+∂L/∂out. It is written against the interface ndarrays, Tensors and the explainer's
+expressions share (operators, comparisons, `.T`, `.sum(axis, keepdims)`, `.reshape`,
+`.astype`, NumPy ufuncs, `np.broadcast_to`) plus `call`, so the same rule runs on arrays
+(plain backward), on Tensors (`create_graph=True`, higher derivatives) and on expressions
+(`am.explain`). Masks come from comparisons, which give constants on all three. Inputs an op
+does not save arrive as shape-only stand-ins (anything with `.shape`). Broadcasting is undone
+by the engine after the rule (`sum_to_shape`), so element-wise rules ignore shapes.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -36,12 +39,12 @@ Rule = Callable[..., Any]
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One differentiable primitive: forward, VJPs, graph label and symbolic formulas.
+    """One differentiable primitive: forward, VJPs, graph label and how explanations print it.
 
-    `expr` is the forward in the inputs' names ("{0} · {1}"); `formulas[i]` is the symbolic
-    VJP for input i: a rule like the numeric one, `(g, *xs, out, **params)`, run by the
-    explainer on expressions (symbolic.Expr) instead of arrays, so `g @ b.T` builds "ḡ · bᵀ";
-    `why` is the one-line reason the explainer gives for the rule.
+    `expr` is the forward in the inputs' names ("{0} · {1}"); `why` is the one-line reason the
+    explainer gives for the rule. `formulas`, where given, replaces the VJPs for printing only:
+    a rule like the numeric one that the explainer and the graph's edge labels run on
+    expressions instead (for a printed form that must differ from the computed one).
 
     `numpy` lists the NumPy functions whose calls this op records when they meet a Tensor
     (`np.sum(t)`, `np.dot(X, t)`); a forward that is itself a ufunc (`np.add`) needs no entry.
@@ -53,7 +56,7 @@ class Op:
     vjps: tuple[Rule, ...]
     label: Callable[..., str]
     expr: str
-    formulas: tuple[Rule, ...]
+    formulas: tuple[Rule, ...] | None = None
     why: str = ""
     save_inputs: bool = True
     save_out: bool = False
@@ -61,14 +64,16 @@ class Op:
     shape_error: Callable[..., str | None] | None = None
     numpy: tuple[Callable[..., Any], ...] = ()
 
-
     def vjp(self, i: int) -> Rule:
         """The rule giving input i's share of the gradient (a variadic op has one rule for
         all its inputs, told which one by `i=`)."""
         return partial(self.vjps[0], i=i) if self.variadic else self.vjps[i]
 
     def formula(self, i: int) -> Rule:
-        """The rule the explainer applies to expressions for input i (as `vjp`)."""
+        """The rule the explainer applies to expressions for input i: the VJP itself, unless
+        the op gives a printed form of its own."""
+        if self.formulas is None:
+            return self.vjp(i)
         return partial(self.formulas[0], i=i) if self.variadic else self.formulas[i]
 
 
@@ -80,18 +85,12 @@ def defop(name: str, forward: Callable[..., Any], vjps: tuple[Rule, ...], *,
           label: Callable[..., str] | None = None, **options: Any) -> Op:
     """Register an op under `name`; the label defaults to the name.
 
-    `formulas` defaults to `vjps`: a rule written with operators and `call` runs on arrays,
-    Tensors and the explainer's expressions alike. Give formulas only where the printed form
-    must differ.
+    The explainer prints the VJPs themselves; give `formulas` only where the printed form must
+    differ from the computed one.
     """
-    op = Op(name, forward, vjps, label or (lambda **_: name), expr, formulas or vjps, **options)
+    op = Op(name, forward, vjps, label or (lambda **_: name), expr, formulas, **options)
     OPS[name] = op
     return op
-
-
-def value(x: Any) -> Any:
-    """The array behind a Tensor (or the array itself): for masks, which are constants."""
-    return array_of(x)
 
 
 def call(name: str, *xs: Any, **params: Any) -> Any:
@@ -107,20 +106,23 @@ def call(name: str, *xs: Any, **params: Any) -> Any:
     return OPS[name].forward(*xs, **params)
 
 
-def _as(mask: np.ndarray, g: Any) -> np.ndarray:
-    """A 0/1 mask in g's float dtype, so float32 gradients stay float32."""
-    return backends.astype(mask, g.dtype if np.issubdtype(g.dtype, np.floating) else np.float64)
+def _keep(y: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
+    """A reduction's result y with the reduced axes of `shape` put back as length 1."""
+    return y if keepdims else y.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
 
 
 def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Put back the axes a reduction removed, then broadcast g to the input's `shape`."""
-    if not keepdims:
-        g = g.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
-    return broadcast_to(g, shape)
+    return broadcast_to(_keep(g, shape, axis, keepdims), shape)
 
 
-def _count(shape: tuple[int, ...], axis: Any) -> int:
-    return int(np.prod([shape[a] for a in normalize_axis(axis, len(shape))], dtype=np.int64))
+def _count(x: Any, axis: Any) -> Any:
+    """N, the number of elements a reduction of x over `axis` combines: an int, or for the
+    explainer's expressions a size, which it prints as N."""
+    if hasattr(x, "count"):
+        return x.count(axis)
+    shape = x.shape
+    return math.prod(shape[a] for a in normalize_axis(axis, len(shape)))
 
 
 def _binary_shape_error(a: Any, b: Any, **_: Any) -> str | None:
@@ -167,16 +169,13 @@ def _pow_vjp(g: Any, x: Any, out: Any, p: Any) -> Any:
 def _power_vjp_base(g: Any, a: Any, b: Any, out: Any) -> Any:
     # Where the exponent is 0, aᵇ = 1 does not depend on a: b · a^(b−1) is 0 · 0⁻¹ = NaN at
     # a = 0. Raising to b − 1 + 1 there instead keeps every term finite and the product 0.
-    zero = _as(value(b) == 0, g)
-    return g * (b * a ** (b + zero - 1)) if backends.maybe_any(zero) else g * (b * a ** (b - 1))
+    return g * (b * a ** (b - 1 + np.equal(b, 0)))
 
 
 def _power_vjp_exponent(g: Any, a: Any, b: Any, out: Any) -> Any:
     # d(aᵇ)/db = log(a)·aᵇ is −∞ · 0 = NaN at a = 0, b > 0, where aᵇ is 0 for every nearby b
     # (and 1 at b = 0): the derivative is 0 there, as torch has it. log(a + 1) = 0 there.
-    va, vb = value(a), value(b)
-    flat = _as((va == 0) & (vb >= 0), g)
-    return g * (call("log", a + flat if backends.maybe_any(flat) else a) * out)
+    return g * (call("log", a + (np.equal(a, 0) & (b >= 0))) * out)
 
 
 defop("pow", lambda x, p: np.power(x, p), (_pow_vjp,),
@@ -185,8 +184,9 @@ defop("pow", lambda x, p: np.power(x, p), (_pow_vjp,),
       numpy=(np.power,))  # np.power(t, 3): a number exponent is this op's p
 
 defop("power", np.power, (_power_vjp_base, _power_vjp_exponent),
+      # Printed without the guards at a = 0, which only keep 0⁰'s derivatives 0 (not NaN).
       expr="{0}^{1}", formulas=(lambda g, a, b, out: g * b * a ** (b - 1),
-                              lambda g, a, b, out: g * a.log() * a ** b),
+                              lambda g, a, b, out: g * call("log", a) * a ** b),
       save_out=True, why="d(aᵇ) = b·aᵇ⁻¹·da + log(a)·aᵇ·db", shape_error=_binary_shape_error)
 
 # ---- element-wise functions ---------------------------------------------------------------
@@ -221,15 +221,15 @@ defop("relu", lambda x: np.maximum(x, 0), (lambda g, x, out: g * (x > 0),),
       expr="relu({0})",
       why="relu passes the gradient where its input is positive (0 at exactly 0)")
 
-defop("abs", np.abs, (lambda g, x, out: g * _as(np.sign(value(x)), g),),
-      expr="|{0}|", formulas=(lambda g, x, out: g * x.sign(),),
-      why="d|x|/dx = sign(x) (0 at exactly 0)")
+defop("abs", np.abs, (lambda g, x, out: g * ((x > 0).astype(g.dtype) - (x < 0)),),
+      expr="|{0}|",
+      why="d|x|/dx = sign(x) = [x > 0] − [x < 0] (0 at exactly 0)")
 
 
 def _clip(x: np.ndarray, lo: Any, hi: Any) -> np.ndarray:
     # Bounds are constants (they get no gradient): their values, so a Tensor bound does not
     # send np.clip back through Tensor dispatch.
-    return np.clip(x, value(lo), value(hi))
+    return np.clip(x, array_of(lo), array_of(hi))
 
 
 defop("softplus", lambda x: np.logaddexp(0.0, x), (lambda g, x, out: g * call("sigmoid", x),),
@@ -261,27 +261,23 @@ defop("clip", _clip,
       numpy=(np.clip,))
 
 
-def _maximum_share(a: Any, b: Any, g: Any) -> np.ndarray:
-    # Ties split the gradient evenly, so the two shares always add up to g.
-    va, vb = value(a), value(b)
-    return _as((va > vb) + 0.5 * (va == vb), g)
+def _share(wins: Any, a: Any, b: Any, g: Any) -> Any:
+    # Ties split the gradient evenly, and the other side gets 1 − this, so the two shares
+    # always add up to g.
+    return (wins + 0.5 * np.equal(a, b)).astype(g.dtype)
 
 
 defop("maximum", np.maximum,
-      (lambda g, a, b, out: g * _maximum_share(a, b, g),
-       lambda g, a, b, out: g * (1 - _maximum_share(a, b, g))),
+      (lambda g, a, b, out: g * _share(a > b, a, b, g),
+       lambda g, a, b, out: g * (1 - _share(a > b, a, b, g))),
       expr="max({0}, {1})",
-      formulas=(lambda g, a, b, out: g * ((a > b) + 0.5 * a.eq(b)),
-                lambda g, a, b, out: g * ((b > a) + 0.5 * a.eq(b))),
       why="the gradient goes to the larger input; ties split it evenly",
       shape_error=_binary_shape_error)
 
 defop("minimum", np.minimum,
-      (lambda g, a, b, out: g * _maximum_share(b, a, g),
-       lambda g, a, b, out: g * (1 - _maximum_share(b, a, g))),
+      (lambda g, a, b, out: g * _share(a < b, a, b, g),
+       lambda g, a, b, out: g * (1 - _share(a < b, a, b, g))),
       expr="min({0}, {1})",
-      formulas=(lambda g, a, b, out: g * ((a < b) + 0.5 * a.eq(b)),
-                lambda g, a, b, out: g * ((b < a) + 0.5 * a.eq(b))),
       why="the gradient goes to the smaller input; ties split it evenly",
       shape_error=_binary_shape_error)
 
@@ -292,10 +288,8 @@ defop("logaddexp", np.logaddexp,
       why="log(eᵃ + eᵇ) is a two-term logsumexp: each side gets its softmax share, e^(a − out)")
 
 defop("where", lambda a, b, cond: np.where(cond, a, b),
-      (lambda g, a, b, out, cond: g * _as(cond, g),
-       lambda g, a, b, out, cond: g * _as(~cond, g)),
+      (lambda g, a, b, out, cond: g * cond, lambda g, a, b, out, cond: g * ~cond),
       expr="where(cond, {0}, {1})",
-      formulas=(lambda g, a, b, out, cond: g * cond, lambda g, a, b, out, cond: g * (1 - cond)),
       save_inputs=False,
       why="each branch gets the gradient where it was chosen",
       shape_error=lambda a, b, cond: broadcast_problem(np.shape(a), np.shape(b), np.shape(cond)),
@@ -348,8 +342,9 @@ def _matmul_shape_error(a: Any, b: Any) -> str | None:
 
 defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
       expr="{0} · {1}",
-      why="ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape "
-          "(and ḡ·Bᵀ the only one with A's): that is why the transpose appears",
+      why="entry by entry, (AB)ᵢₖ = Σⱼ Aᵢⱼ Bⱼₖ, so ∂L/∂Bⱼₖ = Σᵢ Aᵢⱼ ḡᵢₖ, entry (j, k) of Aᵀ "
+          "times ḡ, and ∂L/∂Aᵢⱼ = Σₖ ḡᵢₖ Bⱼₖ, entry (i, j) of ḡ times Bᵀ: that is where the "
+          "transpose comes from (the shapes agree, which is a handy check)",
       shape_error=_matmul_shape_error,
       numpy=(np.dot,))  # np.dot is this product for 0-, 1- and 2-d operands (am.dot checks)
 
@@ -358,19 +353,13 @@ defop("matmul", np.matmul, (_matmul_vjp_a, _matmul_vjp_b),
 defop("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
       (lambda g, x, out, axis, keepdims: _expand(g, x.shape, axis, keepdims),),
       label=lambda axis, keepdims: "sum" if axis is None else f"sum axis={axis}",
-      expr="Σ {0}",
-      formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims),),
-      save_inputs=False,
+      expr="Σ {0}", save_inputs=False,
       why="every summed element gets the upstream gradient once", numpy=(np.sum,))
 
 defop("mean", lambda x, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
-      (lambda g, x, out, axis, keepdims: _expand(g / _count(x.shape, axis), x.shape, axis,
-                                                 keepdims),),
+      (lambda g, x, out, axis, keepdims: _expand(g / _count(x, axis), x.shape, axis, keepdims),),
       label=lambda axis, keepdims: "mean" if axis is None else f"mean axis={axis}",
-      expr="mean({0})",
-      formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims)
-                / x.count(axis),),
-      save_inputs=False,
+      expr="mean({0})", save_inputs=False,
       why="mean(x) = Σ(x) / N, so each of the N elements gets 1/N of the upstream gradient: "
           "the 1/N comes from here", numpy=(np.mean,))
 
@@ -382,12 +371,12 @@ def _centered(x: Any, axis: Any) -> Any:
 
 def _var_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, ddof: int) -> Any:
     return _expand(g, x.shape, axis, keepdims) * (_centered(x, axis)
-                                                  * (2 / (_count(x.shape, axis) - ddof)))
+                                                  * (2 / (_count(x, axis) - ddof)))
 
 
 def _std_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool, ddof: int) -> Any:
     return _expand(g / out, x.shape, axis, keepdims) * (_centered(x, axis)
-                                                        / (_count(x.shape, axis) - ddof))
+                                                        / (_count(x, axis) - ddof))
 
 
 def _spread_label(name: str) -> Callable[..., str]:
@@ -399,46 +388,28 @@ def _spread_label(name: str) -> Callable[..., str]:
 
 defop("var", lambda x, axis, keepdims, ddof: np.var(x, axis=axis, keepdims=keepdims, ddof=ddof),
       (_var_vjp,), label=_spread_label("var"), expr="var({0})",
-      formulas=(lambda g, x, out, axis, keepdims, ddof: g.expand(x.shape, axis, keepdims) * 2
-                * _centered(x, axis) / (x.count(axis) - ddof),),
       why="var(x) = Σ(x − x̄)² / (N − ddof): each element gets 2(x − x̄)/(N − ddof) (the "
           "mean's own share sums to zero)", numpy=(np.var,))
 
 defop("std", lambda x, axis, keepdims, ddof: np.std(x, axis=axis, keepdims=keepdims, ddof=ddof),
       (_std_vjp,), label=_spread_label("std"), expr="std({0})", save_out=True,
-      formulas=(lambda g, x, out, axis, keepdims, ddof: (g / out).expand(x.shape, axis, keepdims)
-                * _centered(x, axis) / (x.count(axis) - ddof),),
       why="std = √var, so d std = d var / (2·std) = (x − x̄) / ((N − ddof)·std)",
       numpy=(np.std,))
 
 
 def _extreme_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
-    # Ties share the gradient evenly (each of k tied entries gets g/k): deterministic and
-    # the shares add up to g.
-    shape = np.shape(value(x))
-    o = value(out)
-    if not keepdims:
-        o = o.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
-    hit = value(x) == o
-    if backends.maybe_any(np.isnan(o)):
-        # A NaN wins the comparison (NumPy propagates it): the gradient goes to the NaN
-        # entries, as torch does, instead of 0/0 = NaN for every element.
-        hit |= np.isnan(value(x)) & np.isnan(o)
-    share = hit / hit.sum(axis=axis, keepdims=True)
-    return _expand(g, shape, axis, keepdims) * _as(share, g)
-
-
-def _extreme_formula(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
-    """Symbolic: ḡ ⊙ [x = max(x)] / Σ[x = max(x)], the even split between ties."""
-    hit = x.eq(out.expand(x.shape, axis, keepdims))
-    return g.expand(x.shape, axis, keepdims) * hit / hit.sum(axis, keepdims=True)
+    # Ties share the gradient evenly (each of k tied entries gets g/k): deterministic and the
+    # shares add up to g. A NaN is the extreme of its slice (NumPy propagates it), so the NaN
+    # entries (x ≠ x) share it there, as in torch, instead of 0/0 = NaN for every element.
+    hit = (np.equal(x, _keep(out, x.shape, axis, keepdims)) | np.not_equal(x, x)).astype(g.dtype)
+    return _expand(g, x.shape, axis, keepdims) * (hit / hit.sum(axis=axis, keepdims=True))
 
 
 for _name, _fn, _alias in (("max", np.max, np.amax), ("min", np.min, np.amin)):
     defop(_name, (lambda f: lambda x, axis, keepdims: f(x, axis=axis, keepdims=keepdims))(_fn),
           (_extreme_vjp,), save_out=True,
           label=(lambda n: lambda axis, keepdims: n if axis is None else f"{n} axis={axis}")(_name),
-          expr=_name + "({0})", formulas=(_extreme_formula,),
+          expr=_name + "({0})",
           why=f"only the {_name}imal entries get the gradient; ties share it evenly",
           numpy=(_fn, _alias))
 
@@ -452,16 +423,13 @@ def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
 
 
 def _logsumexp_vjp(g: Any, x: Any, out: Any, axis: Any, keepdims: bool) -> Any:
-    shape = x.shape
-    o = out if keepdims else out.reshape(keepdims_shape(shape, normalize_axis(axis, len(shape))))
-    return _expand(g, shape, axis, keepdims) * call("exp", x - o)
+    return _expand(g, x.shape, axis, keepdims) * call("exp", x - _keep(out, x.shape, axis,
+                                                                         keepdims))
 
 
 defop("logsumexp", _logsumexp, (_logsumexp_vjp,), save_out=True,
       label=lambda axis, keepdims: "logsumexp" if axis is None else f"logsumexp axis={axis}",
       expr="logΣexp({0})",
-      formulas=(lambda g, x, out, axis, keepdims: g.expand(x.shape, axis, keepdims)
-                * (x - out.expand(x.shape, axis, keepdims)).exp(),),
       why="the derivative of log Σ exp is the softmax")
 
 
@@ -494,8 +462,7 @@ defop("log_softmax", _log_softmax,
 
 defop("astype", lambda x, dtype: x.astype(dtype),
       (lambda g, x, out, dtype: call("astype", g, dtype=x.dtype),),
-      label=lambda dtype: f"astype {dtype}", expr="{0}",
-      formulas=(lambda g, x, out, dtype: g,), save_inputs=False,
+      label=lambda dtype: f"astype {dtype}", expr="{0}", save_inputs=False,
       why="a change of precision passes the gradient through, cast back to the input's dtype",
       numpy=(np.astype,) if hasattr(np, "astype") else ())  # NumPy ≥ 2.1
 

@@ -77,7 +77,11 @@ def _number(value: Any, what: str, who: str, lo: float = 0.0, below: float | Non
 
 
 class Optimizer:
-    """What SGD, Adam and AdamW share: the parameters, their state, zero_grad and step."""
+    """What SGD, Adam and AdamW share: the parameters, their state, zero_grad and step.
+
+    `params` are the tensors to update: distinct leaves that require grad, such as
+    model.parameters() (a list or any iterable, read once). `lr` is the learning rate, ≥ 0.
+    """
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         who = type(self).__name__
@@ -110,6 +114,10 @@ class SGD(Optimizer):
 
     g ← g + λ·p;  with momentum: b ← μ·b + g (b = g on the first step),
     then g ← b, or g ← g + μ·b with Nesterov;  p ← p − lr·g.
+
+    `params` are the tensors to update (leaves that require grad, e.g. model.parameters());
+    `lr` is the learning rate; `momentum` is μ in [0, 1) (0: plain SGD); `nesterov`=True takes
+    Nesterov's step and needs momentum > 0; `weight_decay` is λ ≥ 0 (0: none).
     """
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
@@ -141,6 +149,10 @@ class Adam(Optimizer):
 
     g ← g + λ·p;  m ← β₁·m + (1 − β₁)·g;  v ← β₂·v + (1 − β₂)·g²;
     m̂ = m/(1 − β₁ᵗ);  v̂ = v/(1 − β₂ᵗ);  p ← p − lr·m̂/(√v̂ + ε),  t = 1, 2, … per parameter.
+
+    `params` are the tensors to update (leaves that require grad, e.g. model.parameters());
+    `lr` is the learning rate (default 1e-3); `betas` is (β₁, β₂), each in [0, 1) (default
+    (0.9, 0.999)); `eps` is ε (default 1e-8); `weight_decay` is λ ≥ 0 (default 0: none).
     """
 
     _decoupled = False
@@ -185,6 +197,9 @@ class AdamW(Adam):
 
     m ← β₁·m + (1 − β₁)·g;  v ← β₂·v + (1 − β₂)·g²;
     p ← p − lr·λ·p − lr·m̂/(√v̂ + ε)  with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ).
+
+    `params`, `lr`, `betas` and `eps` are Adam's; `weight_decay` is λ ≥ 0, 1e-2 by default
+    (Adam's default is 0).
     """
 
     _decoupled = True

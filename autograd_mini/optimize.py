@@ -40,11 +40,13 @@ def minimize(f: Callable[..., Tensor], x0: Any, method: str | Callable[..., Any]
 
     f takes a Tensor of x0's shape (plus `args`, if given) and returns a scalar Tensor. SciPy
     works on a flat float64 vector; each evaluation reshapes it to x0's shape and computes
-    f(x) and ∇f(x) in one pass with am.value_and_grad (passed as jac=True). For Newton-CG,
-    trust-ncg, trust-krylov, trust-exact and dogleg, hess is am.hessian(f), an n×n matrix.
-    Other keywords (tol, options, bounds, callback, …) go to SciPy unchanged; callback and
-    bounds see the flat vector. The result is SciPy's OptimizeResult with `x` (and `jac`,
-    when SciPy returns one) reshaped to x0's shape.
+    f(x) and ∇f(x) in one pass with am.value_and_grad (passed as jac=True). `method` is
+    SciPy's (default "L-BFGS-B"); for Newton-CG, trust-ncg, trust-krylov, trust-exact and
+    dogleg, hess is am.hessian(f), an n×n matrix, and the gradient-free Nelder-Mead, Powell,
+    COBYLA and COBYQA get f alone. The other keywords `kw` (args, tol, options, bounds,
+    callback, …) go to SciPy unchanged; callback and bounds see the flat vector. The result
+    is SciPy's OptimizeResult with `x` (and `jac`, when SciPy returns one) reshaped to x0's
+    shape.
     """
     scipy_minimize = _scipy_minimize()
     for key in ("jac", "hess", "hessp"):

@@ -107,17 +107,27 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
         raise _forward_error(op, args, xs, params, TypeError(f"result dtype {out.dtype}"))
     inputs = []
     versions = []
-    watched: tuple[int, ...] = ()  # saved arrays that existed before this graph
+    # Saved arrays the user can reach are made read-only (inplace.py); those that existed
+    # before this graph are also fingerprinted ("watched"). An op's fresh output is neither:
+    # only the graph refers to it until `.data` hands it out (as a copy, if it was saved).
+    locked: tuple[int, ...] = ()
+    watched: tuple[int, ...] = ()
     i = 0
     for a in args:
         if isinstance(a, Tensor):
             inputs.append(a if a._node is None else a._node)
             versions.append(a._version)
-            if a._shared and type(xs[i]) is np.ndarray:  # Dask, CuPy: no locks, no prints
+            if type(xs[i]) is not np.ndarray:
+                pass  # Dask, CuPy: no locks, no prints
+            elif a._shared:
                 watched += (i,)
+                locked += (i,)
+            elif xs[i].base is not None:  # a view: its memory may be an array the user has
+                locked += (i,)
         else:
             if type(a) is np.ndarray:  # the caller's own array: it may have views
                 watched += (i,)
+                locked += (i,)
             elif type(a) not in _SCALARS:  # lists, memmaps, ...: a copy of our own to save
                 xs[i] = _operand(a, op, args)
             inputs.append(_constant(xs[i], op, args, xs, params))
@@ -125,16 +135,30 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
         i += 1
     node = Node(op, tuple(inputs), params, tuple(xs) if op.save_inputs else None,
                 out if op.save_out else None, out)
+    # The output's memory may be reachable from outside: it is a view, or an input itself.
+    same = alias = False
+    if type(out) is np.ndarray:  # Dask and CuPy results are never locked
+        if out.base is None:
+            for x in xs:  # a loop, not any(...): this runs once per op
+                if x is out:
+                    same = True
+        alias = same or out.base is not None
     if op.save_inputs:
         node.versions = tuple(versions)
-        node.held = inplace.hold(xs + [out] if op.save_out else xs, watched)
         if watched:
             node.watched = watched
-    elif op.save_out:
-        node.held = inplace.hold((out,))
+        if op.save_out and alias:
+            xs.append(out)
+            locked += (len(xs) - 1,)
+        if locked:
+            node.held = inplace.hold(xs, locked, watched)
+    elif op.save_out and alias:
+        node.held = inplace.hold((out,), (0,))
     if trace is not None:
         node.trace = trace
     t = Tensor._make(out, node)
+    if same:
+        t._shared = True  # as reachable as the input it is
     node.out_ref = weakref.ref(t)
     return t
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -50,6 +51,9 @@ class Tensor(TensorBase):
     """An n-dimensional array that remembers how it was computed.
 
     `t.grad` holds ∂L/∂t after `L.backward()` for leaves created with requires_grad=True.
+    Tensor(data, requires_grad, dtype, name) is what am.tensor makes: `data` is numbers,
+    nested lists or an ndarray (not copied); `dtype` converts it first (as
+    np.asarray(data, dtype)); `name` labels the tensor in graphs, explanations and errors.
     """
 
     __slots__ = ("_data", "_grad", "_requires_grad", "_name", "_node", "_version", "_shared",
@@ -104,16 +108,25 @@ class Tensor(TensorBase):
         a private writable copy (copy-on-write), so `w.data -= lr * w.grad` still works and
         the graph keeps what it saw.
         """
-        if type(self._data) is not np.ndarray:
+        data = self._data
+        if type(data) is not np.ndarray:
             # A Dask array's object can be rebound in place (`a[i] = v`): hand out one of
             # our own, so the graph keeps the object it saved (no values are copied).
-            self._data = backends.own(self._data)
-            inplace.edited()  # so backward compares it with what the graph saved
-        elif inplace.HELD and inplace.is_held(self._data):
-            self._data = self._data.copy()
-            inplace.edited()
+            self._data = backends.own(data)
         elif not self._shared:
-            self._shared = True  # the caller may now make views a later graph cannot lock
+            # An op's output, so far seen only by the graph, which saved it unlocked (nobody
+            # else could write to it). From here on the caller may: hand out a copy if the
+            # graph (or a view) refers to this array. Three references are this slot, `data`
+            # and getrefcount's argument; any more are saved tuples or views.
+            self._shared = True
+            if data.base is None and sys.getrefcount(data) <= 3:
+                return data
+            self._data = data.copy()
+        elif inplace.HELD and inplace.is_held(data):
+            self._data = data.copy()
+        else:
+            return data
+        inplace.edited()  # so backward compares the new array with what the graph saved
         return self._data
 
     @data.setter
@@ -303,7 +316,7 @@ class Tensor(TensorBase):
 
     def detach(self) -> Tensor:
         """The same values as a constant: no gradient flows through the result."""
-        return Tensor._make(self._data, None)
+        return Tensor._make(self._data if self._shared else self.data, None)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -337,7 +350,11 @@ class Tensor(TensorBase):
         """Accumulate ∂self/∂leaf into `leaf.grad` for every leaf that requires grad.
 
         A non-scalar tensor needs `grad` (∂L/∂self, same shape): backward then computes the
-        vector-Jacobian product gradᵀ·∂self/∂leaf.
+        vector-Jacobian product gradᵀ·∂self/∂leaf. The sweep frees the arrays the graph saved,
+        so a second backward through it fails unless the first had `retain_graph`=True.
+        `create_graph`=True computes the gradients with recorded ops, as am.hessian does to
+        differentiate twice, and keeps the graph; `.grad` still gets plain arrays, so for
+        higher derivatives use am.grad, am.jacobian or am.hessian.
         """
         for leaf, g in recording.gradients(self, grad, retain_graph, create_graph).items():
             g = g._data if isinstance(g, Tensor) else g
@@ -500,30 +517,38 @@ class Tensor(TensorBase):
         return recording.record(OPS["getitem"], self, index=_index(index))
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Σ over `axis` (an int, a tuple of ints, or None for all axes); keepdims keeps the
+        summed axes as length 1."""
         return recording.record(OPS["sum"], self, axis=_axis(axis, self, "sum"),
                               keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """The mean Σx / N over `axis` (all axes when None); keepdims keeps the averaged axes
+        as length 1."""
         return recording.record(OPS["mean"], self, axis=_axis(axis, self, "mean"),
                               keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """The maximum; tied entries share the gradient evenly."""
+        """The maximum over `axis` (all axes when None); keepdims keeps the reduced axes as
+        length 1. Tied entries share the gradient evenly."""
         return recording.record(OPS["max"], self, axis=_axis(axis, self, "max"),
                               keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        """The minimum; tied entries share the gradient evenly."""
+        """The minimum over `axis` (all axes when None); keepdims keeps the reduced axes as
+        length 1. Tied entries share the gradient evenly."""
         return recording.record(OPS["min"], self, axis=_axis(axis, self, "min"),
                               keepdims=keepdims)
 
     def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        """Variance Σ(x − x̄)² / (N − ddof) over `axis`."""
+        """Variance Σ(x − x̄)² / (N − ddof) over `axis` (all axes when None): ddof=1 gives
+        the sample variance; keepdims keeps the reduced axes as length 1."""
         return recording.record(OPS["var"], self, axis=_axis(axis, self, "var"),
                               keepdims=keepdims, ddof=_ddof(ddof, "var"))
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
-        """Standard deviation √var over `axis`."""
+        """Standard deviation √var over `axis` (all axes when None), with N − ddof dividing
+        the variance; keepdims keeps the reduced axes as length 1."""
         return recording.record(OPS["std"], self, axis=_axis(axis, self, "std"),
                               keepdims=keepdims, ddof=_ddof(ddof, "std"))
 

@@ -163,5 +163,9 @@ def _assemble(rows: list[Any], out_shape: tuple[int, ...], x: Tensor, nested: bo
 
 
 def hessian(f: Callable[..., Tensor], argnums: int = 0) -> Callable[..., Any]:
-    """Return a function computing H = ∂²f/∂x² (x.shape + x.shape), via create_graph."""
+    """Return a function computing H = ∂²f/∂x² (x.shape + x.shape), via create_graph.
+
+    `f` returns a scalar Tensor; x is its argument number `argnums` (the first by default).
+    H is jacobian(grad(f, argnums), argnums): the gradient's graph is differentiated again.
+    """
     return jacobian(grad(f, argnums), argnums)

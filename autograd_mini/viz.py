@@ -167,13 +167,16 @@ def _engine_flags(engine: str, neato_no_op: bool | int | None) -> list[str]:
 
 def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool = True,
                backward: bool = False, rankdir: str = "LR",
-               max_nodes: int | None = 500) -> graphviz.Digraph:
+               max_nodes: int | None = 500, legend: bool = True) -> graphviz.Digraph:
     """The graph that computed `root`, as a `graphviz.Digraph` (shows inline in Jupyter).
 
-    One box per tensor (name or stable id, shape, dtype, value, gradient once backward has
-    run: a leaf's .grad, an intermediate's if it was retained) and one ellipse per op.
+    One box per tensor (its name, else L for the root and t1, t2, … for the others; shape,
+    dtype, value, gradient once backward has run: a leaf's .grad, an intermediate's if it was
+    retained) and one ellipse per op.
     `backward=True` reverses the edges and labels each with the op's VJP in the tensors'
     names, e.g. Xᵀ · ḡ into w, where ḡ = ∂L/∂(op output).
+    `rankdir` is Graphviz's direction: "LR" left to right, "TB" top to bottom (narrower, for
+    a page's column). `legend=False` leaves out the key to the colours and shapes.
     `max_nodes` bounds the boxes and ellipses drawn (None: no bound). The Digraph's
     `.render()`, `.pipe()` and `.view()` use `find_renderer`; its default format is SVG.
     """
@@ -181,7 +184,7 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
     order = toposort(top, only_requires_grad=False)
     _check_size(order, max_nodes)
     ids = {id(v): k for k, v in enumerate(order)}
-    names = [v.name or f"t{k}" for k, v in enumerate(order)]
+    names = _display_names(order, top)
     ctx = _Context(root, top, names, ids, show_grad, show_values, _backward_ran(order),
                    _kept_values(order))
 
@@ -190,10 +193,36 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
         _draw_tensor(g, ctx, k, vertex)
         if isinstance(vertex, Node):
             _draw_op(g, ctx, k, vertex, backward)
-    _draw_legend(g, backward)
+    if legend:
+        _draw_legend(g, backward, across=rankdir in ("TB", "BT"))
     return GraphDrawing(name="autograd_graph", format="svg", graph_attr={"rankdir": rankdir},
                         node_attr={"fontname": "Helvetica", "fontsize": "11"},
                         edge_attr={"fontname": "Helvetica", "fontsize": "10"}, body=g.lines)
+
+
+def _display_names(order: list[Any], top: Any) -> list[str]:
+    """Each vertex's name as drawn: the user's; an unnamed root is L, as explain calls it;
+    other unnamed tensors are t1, t2, … in drawing order."""
+    # Numbers count only the vertices that need one, so a reader sees no gaps; a name the user
+    # already gave (say "t2" or "L") is skipped or primed, as explain primes, never repeated.
+    taken = {v.name for v in order if v.name}
+    names, count = [], 0
+    for v in order:
+        if v.name:
+            names.append(v.name)
+            continue
+        if v is top:
+            name = "L"
+            while name in taken:
+                name += "′"
+        else:
+            count += 1
+            while f"t{count}" in taken:
+                count += 1
+            name = f"t{count}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 class _Html(str):
@@ -543,8 +572,12 @@ def _plain(text: str) -> str:
     return text.replace("\\", "\\\\")
 
 
-def _draw_legend(g: _Dot, backward: bool) -> None:
-    """One small box per kind of vertex, in a row (chained by invisible edges)."""
+def _draw_legend(g: _Dot, backward: bool, across: bool = False) -> None:
+    """One small box per kind of vertex, in a row (chained by invisible edges).
+
+    `across`: the graph runs top to bottom, where the chain would stand the legend up as a
+    tall column beside it; unchained, its boxes all sit on the top rank, in a row.
+    """
     legend = _Dot(indent="\t\t")
     legend.lines.append('\t\tgraph [color="#bbbbbb" fontname="Helvetica" fontsize="10" '
                         'label="legend"]\n')
@@ -556,7 +589,8 @@ def _draw_legend(g: _Dot, backward: bool) -> None:
         legend.node("legend_grad", f"{_GRAD_SYMBOL} = ∂L/∂(op output)\\n"
                     "edge label: the VJP the op applies", fontsize="9", shape="plaintext")
     for a, b in zip(ids, ids[1:], strict=False):
-        legend.edge(a, b, style="invis")
+        if not across:
+            legend.edge(a, b, style="invis")
     g.lines += ["\tsubgraph cluster_legend {\n", *legend.lines, "\t}\n"]
 
 

@@ -102,6 +102,18 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
             distance < 1e-8)
     plot(c, losses, float(np.mean((A @ best[:, None] - Y) ** 2)))
 
+    def J(W: am.Tensor, b: am.Tensor) -> am.Tensor:
+        return loss_fn(am.tensor(X, name="X"), am.tensor(Y, name="Y"), W, b)
+
+    c.code(J, np.zeros((D, 1)), np.asarray(0.0), argnums=(0, 1),
+           hand="dW = - (2 * (X^T ).dot(Y - Y_hat)) / m\ndb = - (2 * np.sum(Y - Y_hat)) / m",
+           source="the question's lines")
+    c.answer("The loss is the mean squared error J = (1/m)·Σ(yᵢ − ŷᵢ)², with no ½, so the 2 "
+             "of the square stays. The minus is the derivative of Y − Ŷ with respect to Ŷ. "
+             "The matrix product does the summation: Xᵀ·(Y − Ŷ) adds up xᵢ·(yᵢ − ŷᵢ) over "
+             "the m rows, and b, added to every row, gets the plain sum. Descent with these "
+             f"gradients lands on np.linalg.lstsq's solution (distance {distance:.0e}).")
+
     c.note("J has no ½, so the 2 stays; the minus comes from ∂(Y − Ŷ)/∂Ŷ = −1")
     c.note("db sums over rows because b is broadcast to all m rows of Ŷ")
     c.numbers.update(distance_to_lstsq=distance, final_loss=losses[-1])

@@ -85,6 +85,19 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     c.check(f"{FACTORS[1]}× diverges (L grows above L₀)", above[-1] > above[0])
     plot(c, curves, lr_max, best)
 
+    def L(w: am.Tensor) -> am.Tensor:
+        return mse(w, X, y)
+
+    c.code(L, w0, hand="gradient = 2 / len(X) * X.T.dot(X.dot(w) - y)",
+           source="the closed form for this loss, (2/N)·Xᵀ·(X·w − y)")
+    c.answer(f"A small enough one, yes, and \"small enough\" is a number: the MSE's Hessian "
+             f"is (2/N)·XᵀX (autodiff finds it to {c.rows[1].max_rel:.0e}), and each step of "
+             "size η multiplies the error along its steepest direction by 1 − η·λmax. Below "
+             f"2/λmax = {lr_max:.3g} descent converges; at {FACTORS[1]}× that it diverges. "
+             "What blows up is the learning rate's overshoot, not the gradient of a deep "
+             "network, and dividing by len(x) keeps λmax, and so the safe rate, the same for "
+             "any number of rows.")
+
     c.note("the Hessian is constant because the MSE is quadratic: one λmax holds everywhere")
     c.note("per step the error along the top eigenvector is multiplied by |1 − η·λmax|")
     c.numbers.update(lambda_max=float(lam[-1]), lr_max=float(lr_max),

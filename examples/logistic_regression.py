@@ -237,6 +237,20 @@ def main(out: str | Path | None = None, perturb: float = 0.0, gd_steps: int = GD
           + f"; b = {theta_lb[D]:+.3f}")
 
     plot(c, {"gradient descent": loss_gd, "Adam": loss_adam, "L-BFGS-B": loss_lb})
+
+    def L(w: am.Tensor, b: am.Tensor) -> am.Tensor:
+        return loss_fn(Xt, yt, w, b)
+
+    c.code(L, w0, np.asarray(0.5), argnums=(0, 1),
+           hand="dw = X.T @ (sigmoid(X @ w + b) - y) / N + lam * w\n"
+                "db = np.mean(sigmoid(X @ w + b) - y)",
+           source="the gradient derived by hand")
+    c.answer("∂L/∂w = Xᵀ·(σ(X·w + b) − y)/N + λ·w has the MSE's form, Xᵀ times an error over "
+             "N, with σ(X·w + b) − y as the error: the sigmoid's derivative σ·(1 − σ) cancels "
+             f"against the log's. Autodiff agrees with it to {worst:.0e} at every descent "
+             "step, and gradient descent, Adam and L-BFGS-B all reach scikit-learn's "
+             f"coefficients (L-BFGS-B to {rel['lbfgs']:.0e}), with {acc:.1%} of the tumours "
+             "classified right.")
     c.note("the cross-entropy's gradient has the MSE's form Xᵀ·error/N, with σ(X·w + b) − y "
            "as the error: σ' = σ·(1 − σ) cancels against the log's derivative")
     c.note("λ/2·‖w‖² adds λ·w (the ½ cancels the square's 2); b is not penalised")

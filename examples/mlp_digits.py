@@ -76,6 +76,28 @@ def backprop_by_hand(X: np.ndarray, labels: np.ndarray,
     return {"W1": X.T @ back, "b1": back.sum(axis=0), "W2": h.T @ G, "b2": G.sum(axis=0)}
 
 
+def write_code(c: cmp.Comparison, X: np.ndarray, labels: np.ndarray,
+               p: dict[str, np.ndarray]) -> None:
+    """Have am.compile write the minibatch's backpropagation, beside backprop_by_hand's."""
+    Y = np.eye(SIZES[-1])[labels]  # one-hot: cross_entropy takes probabilities as well
+
+    def L(W1: am.Tensor, b1: am.Tensor, W2: am.Tensor, b2: am.Tensor) -> am.Tensor:
+        a = am.tensor(X, name="X") @ W1 + b1
+        a.name = "a"
+        h = am.tanh(a)
+        h.name = "h"
+        z = h @ W2 + b2
+        z.name = "z"
+        return am.cross_entropy(z, am.tensor(Y, name="Y"))
+
+    c.code(L, p["W1"], p["b1"], p["W2"], p["b2"], argnums=(0, 1, 2, 3),
+           hand="G = (softmax(z) - Y) / B\n"
+                "back = (G @ W2.T) * (1 - h ** 2)\n"
+                "dW2, db2 = h.T @ G, G.sum(axis=0)\n"
+                "dW1, db1 = X.T @ back, back.sum(axis=0)",
+           source="backpropagation written by hand")
+
+
 def finite_differences(mlp: am.nn.MLP, X: np.ndarray, labels: np.ndarray,
                        rng: np.random.Generator) -> tuple[float, int]:
     """Central differences (L(p + ε) − L(p − ε))/2ε at FD_SAMPLES random coordinates of every
@@ -174,6 +196,7 @@ def main(out: str | Path | None = None, perturb: float = 0.0, epochs: int = EPOC
     for name in ("W2", "b2", "W1", "b1"):
         c.row(f"∂L/∂{name}, one minibatch of {len(idx)}", params[name].grad, by_hand[name],
               formulas[name])
+    write_code(c, X_train[idx], y_train[idx], {k: p.data for k, p in params.items()})
     fd, checked = finite_differences(mlp, X_train[idx], y_train[idx], rng)
     print(f"\ncentral differences (ε = {FD_EPS:g}) at {checked} random coordinates of "
           f"W1, b1, W2, b2: worst |autodiff − numeric| / max|gradient| = {fd:.1e}")
@@ -193,6 +216,13 @@ def main(out: str | Path | None = None, perturb: float = 0.0, epochs: int = EPOC
           f"{accuracy:.4f} ({len(X_test) - wrong} of {len(X_test)} test images right)")
     c.check(f"test accuracy {accuracy:.4f} ≥ {min_accuracy:g}", accuracy >= min_accuracy)
     plot(c, history)
+    c.answer("Backpropagation here is logistic regression's gradient applied twice: the error "
+             "at the output, G = (softmax(z) − Y)/B, goes back through each matrix product as "
+             "a transpose (hᵀ·G for W2, Xᵀ·… for W1), is scaled by tanh' = 1 − h² on the way, "
+             "and each bias gets the sum over the rows. Autodiff computes the same numbers as "
+             f"the chain rule written by hand (to {c.rows[0].max_rel:.0e} or better) and "
+             f"central differences (to {fd:.0e}); trained with Adam, the network gets "
+             f"{accuracy:.1%} of the test images right.")
 
     c.note("G = (softmax(z) − Y)/B is logistic regression's σ(z) − y for ten classes; "
            "in the explanation t1 is the one-hot Y, and as each row of Y sums to 1 the "

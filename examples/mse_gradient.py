@@ -90,6 +90,19 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
     c.row("∂/∂w mean((X·w − y)²)", v.grad, 2 / N * X.T @ (X @ w0 - y), "(2/N)·Xᵀ·(X·w − y)")
     plot(c, X, y, w0)
 
+    def L(w: am.Tensor) -> am.Tensor:
+        return half_mse(Xt, yt, w)
+
+    c.code(L, w0, hand="gradient = x.T.dot(error) / len(x)    # error = y - score",
+           source="the question's line, which is −∂L/∂w")
+    c.answer(f"The line is a gradient, with its sign flipped: for L(w) = mean(½·(y − X·w)²) "
+             f"autodiff finds ∂L/∂w = −Xᵀ·(y − X·w)/N, so x.T.dot(error)/len(x) is −∂L/∂w "
+             f"(they agree to {c.rows[0].max_rel:.0e}) and w += lr·gradient steps downhill. "
+             "The ½ cancels the 2 of the square, and the 1/N is the mean's: each of the N rows "
+             "gets 1/N of the gradient. The transpose is the matrix product's chain rule: "
+             "score = X·w gives ∂scoreᵢ/∂wⱼ = Xᵢⱼ, so ∂L/∂wⱼ = Σᵢ Xᵢⱼ·∂L/∂scoreᵢ, which is "
+             "entry j of Xᵀ·∂L/∂score.")
+
     c.note("the question's `gradient` is the NEGATIVE gradient of ‖y − X·w‖²/(2N); "
            "so `w += lr·gradient` descends")
     c.note("½ cancels the square's 2; 1/N comes from the mean; Xᵀ from the matmul's chain rule")

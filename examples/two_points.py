@@ -124,6 +124,19 @@ def main(out: str | Path | None = None, perturb: float = 0.0) -> cmp.Comparison:
         print("\n".join(lines[2 * (k - 1): 2 * k]))
     plot(c, path)
 
+    def MSE(w1: am.Tensor, w2: am.Tensor) -> am.Tensor:
+        return mse(w1, w2)
+
+    c.code(MSE, np.asarray(START[0]), np.asarray(START[1]), argnums=(0, 1),
+           hand="dMSE_dw1 = 2 / N * np.sum((w1 * x + w2 - y) * x)\n"
+                "dMSE_dw2 = 2 / N * np.sum(w1 * x + w2 - y)",
+           source="the article's partial derivatives, written in NumPy")
+    c.answer("The article's MSE has no ½, so its partials are (2/N)·Σ(f(xᵢ) − yᵢ)·xᵢ and "
+             "(2/N)·Σ(f(xᵢ) − yᵢ); with N = 2 the factor 2/N is 1, which is why they look like "
+             f"plain sums. Autodiff gives exactly those numbers at every one of the {LINES} "
+             "steps, and the table it prints matches the article's, from MSE 318.5 on the "
+             f"first line to {path[-1][2]:.3g} on the last.")
+
     c.note("the article's MSE has no ½ and its partials carry 2/N, which is 1 for N = 2")
     c.note("update: w ← w − 0.15·∇MSE, both weights from the gradient at the old point")
     c.numbers.update(w1=path[-1][0], w2=path[-1][1], mse=path[-1][2])

@@ -45,7 +45,7 @@ def mse_value_and_grad(w):
     # sub: subtraction passes the gradient to the left side and its negative to the right
     # matmul: ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape (and
     #   ḡ·Bᵀ the only one with A's): that is why the transpose appears
-    g_w = X.T @ (r * (2 / 100))
+    g_w = X.T @ r * (2 / 100)
     return loss, g_w
 '''
 
@@ -61,12 +61,11 @@ def linear_value_and_grad(W, b, X, Y):
     # pow 2: power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)
     # sub: subtraction passes the gradient to the left side and its negative to the right
     # add: addition passes the gradient through unchanged to both sides
-    g_r = r * (2 / 200)
     # b (2,) was broadcast to (100, 2) in the forward pass, so its gradient sums over axis 0
-    g_b = np.sum(g_r, axis=0)
+    g_b = np.sum(r * (2 / 200), axis=0)
     # matmul: ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape (and
     #   ḡ·Bᵀ the only one with A's): that is why the transpose appears
-    g_W = X.T @ g_r
+    g_W = X.T @ r * (2 / 200)
     return loss, (g_W, g_b)
 '''.replace("am.mean", "np.mean")
 
@@ -453,3 +452,26 @@ def test_a_numpy_call_needing_a_data_argument_says_why_it_fails() -> None:
         am.compile(f)(np.ones((2, 1)), np.ones((5, 2)))
     if hasattr(info.value, "__notes__"):
         assert "the data ones too (X)" in " ".join(info.value.__notes__)
+
+
+@pytest.mark.parametrize("reduce", ["mean", "sum"])
+def test_a_vectors_sum_of_squares_is_a_dot_product(reduce: str) -> None:
+    """Σ r² and mean(r²) of a vector as r @ r: the code keeps no N-sized r ** 2."""
+    v = y.reshape(-1)
+
+    def loss(w: Any) -> Any:
+        r = X @ w - v
+        return getattr(r ** 2, reduce)()
+
+    w = RNG.normal(size=3)
+    code = am.gradient_code(loss, w)
+    assert "r @ r" in code and "r ** 2" not in code
+    # The 2 (and the 1/N) scale the short product, not r.
+    assert "X.T @ r * (2" in code or "X.T @ r * 2" in code
+    assert_matches_eager(loss, [w], 0)
+    for dtype in (np.float32, np.float64):
+        cf = am.compile(loss)
+        value, g = cf(w.astype(dtype))
+        want_value, want_g = am.value_and_grad(loss)(w.astype(dtype))
+        assert_same(np.asarray(value), want_value)
+        assert g.dtype == want_g.dtype

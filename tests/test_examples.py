@@ -5,6 +5,7 @@ mlp_digits learns the digits; a wrong closed form fails."""
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -290,3 +291,43 @@ def test_mlp_digits_fails_with_a_wrong_closed_form_or_too_few_epochs(tmp_path: P
     assert not short.passed and short.max_rel <= cmp.TOLERANCE
     assert short.numbers["test_accuracy"] < 0.97
     assert [ok for label, ok in short.checks if label.startswith("test accuracy")] == [False]
+
+
+# Which gradients each example's written code returns, as am.compile names them.
+WRITTEN = {"mse_gradient": ["g_w"], "bias_term": ["g_W", "g_b"], "two_points": ["g_w1", "g_w2"],
+           "house_prices": ["g_a", "g_b"], "learning_rate": ["g_w"],
+           "logistic_regression": ["g_w", "g_b"], "mlp_digits": ["g_W1", "g_b1", "g_W2", "g_b2"]}
+HAND = {"mse_gradient": "x.T.dot(error) / len(x)",
+        "bias_term": "dW = - (2 * (X^T ).dot(Y - Y_hat)) / m",
+        "two_points": "2 / N * np.sum((w1 * x + w2 - y) * x)", "house_prices": "dJ_da = ",
+        "learning_rate": "X.T.dot(X.dot(w) - y)", "logistic_regression": "sigmoid(X @ w + b) - y",
+        "mlp_digits": "back = (G @ W2.T) * (1 - h ** 2)"}
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_each_example_shows_the_code_backprop_wrote_beside_the_hand_line(
+        name: str, results: dict) -> None:
+    import ast
+
+    result, printed = results[name]
+    written = result.written
+    assert written is not None and written.max_rel <= cmp.TOLERANCE
+    tree = ast.parse(written.code)  # real Python
+    (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    returned = ast.unparse(fn.body[-1])
+    for g in WRITTEN[name]:
+        assert re.search(rf"^    {g} = ", written.code, re.M), written.code
+        assert g in returned
+    assert HAND[name] in written.hand and written.source
+    assert written.code.rstrip() in printed and written.hand in printed
+    assert any("the code backpropagation wrote gives autodiff's gradient" in label and ok
+               for label, ok in result.checks)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_each_example_answers_its_question_in_prose(name: str, results: dict) -> None:
+    result, printed = results[name]
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", result.answer_text) if s]
+    assert 2 <= len(sentences) <= 4, result.answer_text
+    assert result.answer_text in printed
+    assert name in cmp.LESSONS and cmp.LESSONS[name].heading and cmp.LESSONS[name].asks

@@ -479,3 +479,58 @@ def test_version_checks_run_after_any_edit_and_only_refuse_the_changed_tensor() 
         w -= 1.0  # copy-on-write, then this edit: the graph must notice
     with pytest.raises(RuntimeError, match="'w'.*version 0 then, 1 now"):
         loss.backward()
+
+
+# ---- an op's output is not locked: it reaches the user only through .data, as a copy -------
+
+
+def test_an_intermediate_written_through_data_after_it_was_saved_is_refused() -> None:
+    x = am.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    loss = (y * y).sum()  # saves y's array, which nobody else can reach
+    y.data[0] = 50.0  # .data hands out a copy: the graph keeps the values it saw
+    with pytest.raises(RuntimeError, match="output of mul.*written through .data"):
+        loss.backward()
+
+
+def test_reading_an_intermediates_data_leaves_its_gradient_exact() -> None:
+    x = am.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    loss = (y * y).sum()
+    assert_close(y.data, [2.0, 4.0], rtol=0)
+    loss.backward()
+    assert_close(x.grad, 8.0 * np.array([1.0, 2.0]), rtol=0)  # d/dx Σ(2x)² = 8x
+
+
+def test_a_view_ops_output_written_through_data_cannot_reach_the_saved_array() -> None:
+    x = am.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2.0
+    head = y[:2]  # a NumPy view of y's memory, which (y * y) saves
+    loss = (y * y).sum()
+    head.data[0] = 50.0
+    loss.backward()
+    assert_close(x.grad, 8.0 * np.array([1.0, 2.0, 3.0]), rtol=0)
+
+
+@pytest.mark.parametrize("route", ["data", "asarray"])
+def test_a_detached_intermediate_written_in_place_is_refused(route: str) -> None:
+    x = am.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    loss = (y * y).sum()
+    d = y.detach()
+    values = d.data if route == "data" else np.asarray(d)
+    values[0] = 50.0
+    with pytest.raises(RuntimeError, match="output of mul.*written through .data"):
+        loss.backward()
+
+
+def test_an_op_that_returns_its_input_keeps_the_users_array_locked() -> None:
+    same = am.defop("same", lambda x: x, (lambda g, x, out: g,), expr="{0}")
+    a = np.array([1.0, 2.0])
+    w = am.tensor(a, requires_grad=True)
+    y = same(w)
+    loss = (y * y).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        a[0] = 5.0
+    loss.backward()
+    assert_close(w.grad, [2.0, 4.0], rtol=0)

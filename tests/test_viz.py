@@ -76,11 +76,39 @@ def test_mse_graph_has_a_node_per_tensor_and_per_op() -> None:
         assert f"<b>{label}</b>" in src
 
 
+def tensor_names(source: str) -> list[str]:
+    """The bold names of the tensor boxes, in drawing order."""
+    return [re.search(r"<b>(.*?)</b>", attrs).group(1)  # type: ignore[union-attr]
+            for node_id, attrs in NODE.findall(source) if node_id.startswith("t")]
+
+
+def test_unnamed_tensors_are_numbered_without_gaps_and_the_root_is_L_as_explain_says() -> None:
+    *_, w, loss = mse()
+    assert tensor_names(am.draw_graph(loss).source) == ["X", "w", "t1", "y", "t2", "t3", "L"]
+    assert "∂L/∂w" in str(am.explain(loss, wrt=w))  # the same name in the derivation
+    backward = am.draw_graph(loss, backward=True).source
+    assert "t1 − y" in backward and "(L)" not in backward
+
+
+def test_automatic_names_never_repeat_a_name_the_user_gave() -> None:
+    x = am.tensor(np.ones(3), requires_grad=True, name="t1")
+    c = am.tensor(np.full(3, 2.0), name="L")
+    names = tensor_names(am.draw_graph(((x * c) + 1.0).sum()).source)
+    assert names == ["t1", "L", "t2", "t3", "t4", "L′"]
+    assert len(set(names)) == len(names)
+
+
+def test_a_named_root_keeps_its_name() -> None:
+    *_, loss = mse()
+    loss.name = "loss"
+    assert tensor_names(am.draw_graph(loss).source)[-1] == "loss"
+
+
 def test_op_nodes_show_the_op_table_expr_in_operand_order() -> None:
     *_, loss = mse()
     src = am.draw_graph(loss).source
     assert "X · w" in src
-    assert "t2 − y" in src  # sub's left operand is the matmul output, named by its id
+    assert "t1 − y" in src  # sub's left operand is the matmul output, named t1
 
 
 def test_tensors_show_shape_dtype_and_value() -> None:
@@ -89,13 +117,13 @@ def test_tensors_show_shape_dtype_and_value() -> None:
     assert "(3,1) float64" in node_of(src, "w") and "[0, 0, 0]" in node_of(src, "w")
     assert viz.summarize(X.data) in node_of(src, "X")
     assert "min " in viz.summarize(X.data)
-    assert viz.summarize(loss.data) in node_of(src, "t6")
+    assert viz.summarize(loss.data) in node_of(src, "L")
 
 
 def test_parameters_constants_and_root_are_drawn_differently_with_a_legend() -> None:
     *_, loss = mse()
     src = am.draw_graph(loss).source
-    w, X, y, root = (node_of(src, n) for n in ("w", "X", "y", "t6"))
+    w, X, y, root = (node_of(src, n) for n in ("w", "X", "y", "L"))
     assert 'fillcolor="#d9f2d0"' in w and "dashed" not in w
     assert "dashed" in X and "dashed" in y
     assert 'penwidth="2"' in root and "bold" in root
@@ -103,6 +131,15 @@ def test_parameters_constants_and_root_are_drawn_differently_with_a_legend() -> 
     for kind in ("parameter", "constant", "intermediate", "root", "op"):
         assert f"legend_{kind} [" in src
     assert "cluster_legend" in src
+
+
+def test_legend_can_be_left_out_and_lies_across_a_top_to_bottom_graph() -> None:
+    *_, loss = mse()
+    assert "legend" not in am.draw_graph(loss, legend=False).source
+    across = am.draw_graph(loss, rankdir="TB").source
+    # Chained, its boxes would stand in a column as tall as the graph; unchained, in a row.
+    assert "rankdir=TB" in across and "legend_root [" in across and "invis" not in across
+    assert 'legend_parameter -> legend_constant [style="invis"]' in am.draw_graph(loss).source
 
 
 def test_grads_appear_only_after_backward() -> None:
@@ -114,7 +151,7 @@ def test_grads_appear_only_after_backward() -> None:
     after = am.draw_graph(loss).source
     assert f"grad {viz.summarize(w.grad)}" in node_of(after, "w")
     assert "grad" not in node_of(after, "X")  # constants have no gradient
-    assert "grad not kept" in node_of(after, "t4")  # intermediates are marked, not hidden
+    assert "grad not kept" in node_of(after, "t2")  # intermediates are marked, not hidden
     hidden = am.draw_graph(loss, show_grad=False).source
     assert "grad" not in "".join(nodes(hidden).values())
 
@@ -162,11 +199,11 @@ def test_values_that_backward_freed_are_marked() -> None:
     X, y, w, loss = mse()
     before = am.draw_graph(loss).source
     diff = X.data @ w.data - y.data
-    assert viz.summarize(diff) in node_of(before, "t4")  # still saved by pow for its VJP
-    assert "value not kept" in node_of(before, "t5")  # nothing holds pow's output
+    assert viz.summarize(diff) in node_of(before, "t2")  # still saved by pow for its VJP
+    assert "value not kept" in node_of(before, "t3")  # nothing holds pow's output
     loss.backward()
     after = am.draw_graph(loss).source
-    assert "value freed" in node_of(after, "t4")
+    assert "value freed" in node_of(after, "t2")
     hidden = am.draw_graph(loss, show_values=False).source
     assert "value" not in hidden and "[0, 0, 0]" not in hidden
 
@@ -239,8 +276,8 @@ def test_backward_view_labels_edges_with_the_ops_vjp_in_tensor_names() -> None:
     by_pair = {(a, b): attrs for a, b, attrs in edges(src)}
     into_w = label_of(by_pair[("op2", "t1")])  # matmul → w
     assert into_w.replace(" ", "") == "Xᵀ·ḡ"
-    into_diff = label_of(by_pair[("op5", "t4")])  # pow 2 → X·w − y: 2 · ḡ ⊙ t4
-    assert "2" in into_diff and "t4" in into_diff and "ḡ" in into_diff
+    into_diff = label_of(by_pair[("op5", "t4")])  # pow 2 → X·w − y: 2 · ḡ ⊙ t2
+    assert "2" in into_diff and "t2" in into_diff and "ḡ" in into_diff
     assert "N" in label_of(by_pair[("op6", "t5")])  # the 1/N of the mean
     assert 'label="ḡ"' in by_pair[("t6", "op6")]  # ∂L/∂out flows into the op
     assert "label" not in by_pair[("op2", "t0")] and "dotted" in by_pair[("op2", "t0")]

@@ -34,19 +34,27 @@ class Expr:
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """np.exp(e), np.abs(e), ndarray * e: the op whose forward is that ufunc, applied to
-        expressions, so a rule written in plain NumPy (am.defop) explains too."""
+        expressions, so a rule written in plain NumPy (am.defop) explains too; a comparison
+        (np.equal(x, m)) is the 0/1 mask it makes."""
         if method != "__call__" or kwargs:
             return NotImplemented
+        args = tuple(lift(x) for x in inputs)
+        if ufunc in _COMPARISONS:
+            return compare(_COMPARISONS[ufunc], *args)
         for op in OPS.values():
             if op.forward is ufunc:
-                args = tuple(lift(x) for x in inputs)
-                if op.name in ALGEBRA:
-                    return ALGEBRA[op.name](*args)
-                return apply(op.name, args, {})
+                return ALGEBRA[op.name](*args) if op.name in ALGEBRA else apply(op.name, args, {})
         return NotImplemented
 
-    # The operators build simplified expressions. Comparisons build 0/1 masks (formulas write
-    # [x > 0] as `x > 0`); `eq` is the mask [a = b], as `==` stays equality of expressions.
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """np.broadcast_to(e, shape), as the reductions' rules put back the reduced axes."""
+        if func is not np.broadcast_to or kwargs.get("subok"):
+            return NotImplemented
+        shape = kwargs["shape"] if "shape" in kwargs else args[1]
+        return expand(lift(args[0]), tuple(shape), ())
+
+    # The operators build simplified expressions. Comparisons build 0/1 masks, and & | ~ combine
+    # masks (np.equal(a, b) is the mask [a = b], as `==` stays equality of expressions).
     __neg__ = lambda self: mul(Const(Fraction(-1)), self)
     __add__ = lambda self, other: add(self, lift(other))
     __radd__ = lambda self, other: add(lift(other), self)
@@ -60,11 +68,18 @@ class Expr:
     __rpow__ = lambda self, base: power(lift(base), self)
     __matmul__ = lambda self, other: matmul(self, lift(other))
     __rmatmul__ = lambda self, other: matmul(lift(other), self)
-    __gt__ = lambda self, other: Compare(">", self, lift(other), _bshape(self, lift(other)))
-    __lt__ = lambda self, other: Compare("<", self, lift(other), _bshape(self, lift(other)))
-    __ge__ = lambda self, other: Compare("≥", self, lift(other), _bshape(self, lift(other)))
-    __le__ = lambda self, other: Compare("≤", self, lift(other), _bshape(self, lift(other)))
-    eq = lambda self, other: Compare("=", self, lift(other), _bshape(self, lift(other)))
+    __gt__ = lambda self, other: compare(">", self, lift(other))
+    __lt__ = lambda self, other: compare("<", self, lift(other))
+    __ge__ = lambda self, other: compare("≥", self, lift(other))
+    __le__ = lambda self, other: compare("≤", self, lift(other))
+    __and__ = __rand__ = lambda self, other: mul(self, lift(other))
+    __or__ = __ror__ = lambda self, other: add(self, lift(other)) - mul(self, lift(other))
+    __invert__ = lambda self: 1 - self
+
+    # Expressions stand for float64 values (evaluate computes in float64), so a rule that casts
+    # a mask to the gradient's dtype leaves the expression as it is.
+    dtype = np.dtype(np.float64)
+    astype = lambda self, dtype, copy=True: self
 
     @property
     def T(self) -> Expr:
@@ -87,33 +102,24 @@ class Expr:
             return expand(self, shape, ())
         return reduce_sum(self, reduced_axes(self.shape, shape), shape)
 
-    def expand(self, shape: Shape, axis: Any, keepdims: bool) -> Expr:
-        """Put back the axes a reduction removed, then broadcast to `shape`."""
-        axes = () if keepdims else normalize_axis(axis, len(shape))
-        return expand(self, shape, axes)
-
     def count(self, axis: Any) -> Expr:
         """The number of elements a reduction over `axis` combines: the N of a mean."""
         axes = normalize_axis(axis, self.ndim)
         n = int(np.prod([self.shape[a] for a in axes], dtype=np.int64))
         return Size(n) if n != 1 else Const(Fraction(1))
 
-    def outer(self, other: Any) -> Expr:
-        """u·vᵀ for vectors (batched over leading axes); a plain product if one is a scalar."""
-        other = lift(other)
-        if self.ndim == 0 or other.ndim == 0:
-            return mul(self, other)
-        shape = np.broadcast_shapes(self.shape[:-1], other.shape[:-1]) + (
-            self.shape[-1], other.shape[-1])
-        return Outer(self, other, shape)
-
     def reshape(self, *shape: Any) -> Expr:
+        """A reshape; one that only inserts length-1 axes is an expansion (x[:, None])."""
         new = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple) else shape
-        return apply("reshape", (self,), {"shape": tuple(new)})
+        if -1 in new:
+            known = int(np.prod([n for n in new if n != -1], dtype=np.int64))
+            new = tuple(int(np.prod(self.shape, dtype=np.int64)) // known if n == -1 else n
+                        for n in new)
+        axes = _inserted(self.shape, new)
+        if axes is not None:
+            return expand(self, new, axes)
+        return apply("reshape", (self,), {"shape": new})
 
-    sign = lambda self: Sign(self, self.shape)
-    exp = lambda self: apply("exp", (self,), {})
-    log = lambda self: apply("log", (self,), {})
     __getitem__ = lambda self, index: apply("getitem", (self,), {"index": index})
 
 
@@ -180,13 +186,6 @@ class MatMul(Expr):
 
 
 @dataclass(frozen=True)
-class Outer(Expr):
-    a: Expr
-    b: Expr
-    shape: Shape
-
-
-@dataclass(frozen=True)
 class Transpose(Expr):
     x: Expr
     axes: tuple[int, ...]
@@ -218,12 +217,6 @@ class Compare(Expr):
     op: str
     a: Expr
     b: Expr
-    shape: Shape
-
-
-@dataclass(frozen=True)
-class Sign(Expr):
-    x: Expr
     shape: Shape
 
 
@@ -286,6 +279,32 @@ def split(e: Expr) -> tuple[Fraction, tuple[Expr, ...]]:
     return Fraction(1), (e,)
 
 
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    """The mask [a op b]; an expression compared with itself is all ones or all zeros."""
+    shape = _bshape(a, b)
+    if a == b:
+        return expand(Const(Fraction(int(op in "=≤≥"))), shape, ())
+    return Compare(op, a, b, shape)
+
+
+_COMPARISONS = {np.equal: "=", np.not_equal: "≠", np.greater: ">", np.less: "<",
+                np.greater_equal: "≥", np.less_equal: "≤"}
+
+
+def _inserted(old: Shape, new: Shape) -> tuple[int, ...] | None:
+    """The axes of `new` that are length-1 axes inserted into `old`, or None if new is not old
+    with such axes inserted."""
+    axes, j = [], 0
+    for i, n in enumerate(new):
+        if j < len(old) and old[j] == n:
+            j += 1
+        elif n == 1:
+            axes.append(i)
+        else:
+            return None
+    return tuple(axes) if j == len(old) else None
+
+
 def power_of(f: Expr) -> tuple[Expr, Fraction | Expr]:
     return (f.base, f.exponent) if isinstance(f, Pow) else (f, Fraction(1))
 
@@ -326,6 +345,9 @@ def add(*xs: Expr) -> Expr:
     rests: list[tuple[Expr, ...]] = []
     coefs: list[Fraction] = []
     for x in xs:
+        c, fs = split(x)
+        if len(fs) == 1 and isinstance(fs[0], Add) and abs(c) == 1:  # ±(a + b) is ±a ± b
+            x = fs[0] if c == 1 else Add(tuple(-t for t in fs[0].terms), fs[0].shape)
         for t in (x.terms if isinstance(x, Add) else (x,)):
             c, fs = split(t)
             if fs in rests:
@@ -439,13 +461,19 @@ def reduce_sum(x: Expr, axes: tuple[int, ...], shape: Shape) -> Expr:
 
 
 def expand(x: Expr, shape: Shape, axes: tuple[int, ...]) -> Expr:
-    """Insert `axes` into x and broadcast to `shape` (nothing to do if x has the shape)."""
+    """Insert `axes` into x and broadcast to `shape` (nothing to do if x has the shape); numbers
+    and sizes stay outside, and an expansion of an expansion is one."""
     if axes == tuple(range(len(axes))) or x.shape == ():
         axes = ()  # new leading axes (or a scalar): NumPy's broadcasting does it by itself
     if x.shape == shape and not axes:
         return x
-    if isinstance(x, Expand) and not axes and not x.axes:
+    if isinstance(x, Expand) and (not axes or x.x.shape == ()):
+        axes = () if axes else x.axes  # a broadcast scalar needs no inserted axes
         x = x.x
+    elif axes:
+        c, scalars, rest = _scalars_out(x)
+        if c != 1 or scalars:
+            return mul(Const(c), *scalars, expand(rest, shape, axes))
     return Expand(x, shape, axes)
 
 
@@ -465,6 +493,9 @@ ALGEBRA: dict[str, Any] = {
     "neg": operator.neg, "power": operator.pow, "matmul": operator.matmul,
     "pow": lambda x, p: x ** p, "transpose": lambda x, axes: transpose(x, axes),
     "sum": lambda x, axis, keepdims: x.sum(axis, keepdims),
+    # A cast to float64 is the identity on expressions, which evaluate in float64.
+    "astype": lambda x, dtype: x if np.dtype(dtype) == x.dtype else apply(
+        "astype", (x,), {"dtype": dtype}),
 }
 
 

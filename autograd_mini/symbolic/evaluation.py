@@ -28,7 +28,7 @@ def evaluate(e: alg.Expr, env: dict[str, np.ndarray]) -> np.ndarray:
 
 
 _MASKS = {">": np.greater, "<": np.less, "≥": np.greater_equal, "≤": np.less_equal,
-          "=": np.equal}
+          "=": np.equal, "≠": np.not_equal}
 
 RULES: dict[type[alg.Expr], Callable[[Any, Callable[..., Any], dict[str, Any]], Any]] = {
     alg.Sym: lambda x, ev, env: env[x.name],
@@ -40,12 +40,10 @@ RULES: dict[type[alg.Expr], Callable[[Any, Callable[..., Any], dict[str, Any]], 
     alg.Pow: lambda x, ev, env: np.power(ev(x.base), ev(x.exponent) if isinstance(
         x.exponent, alg.Expr) else float(x.exponent)),
     alg.MatMul: lambda x, ev, env: ev(x.a) @ ev(x.b),
-    alg.Outer: lambda x, ev, env: ev(x.a)[..., :, None] * ev(x.b)[..., None, :],
     alg.Transpose: lambda x, ev, env: np.transpose(ev(x.x), x.axes),
     alg.Sum: lambda x, ev, env: np.sum(ev(x.x), axis=x.axes, keepdims=True).reshape(x.shape),
     alg.Expand: lambda x, ev, env: np.broadcast_to(np.reshape(ev(x.x), keepdims_shape(
         x.shape, x.axes)) if x.axes else ev(x.x), x.shape),
     alg.Compare: lambda x, ev, env: _MASKS[x.op](ev(x.a), ev(x.b)).astype(np.float64),
-    alg.Sign: lambda x, ev, env: np.sign(ev(x.x)),
     alg.Apply: lambda x, ev, env: OPS[x.op].forward(*map(ev, x.args), **x.params),
 }

@@ -29,10 +29,10 @@ _VULGAR = {Fraction(1, 2): "½", Fraction(1, 3): "⅓", Fraction(2, 3): "⅔", F
            Fraction(3, 4): "¾"}
 _ASCII = str.maketrans({
     "ḡ": "g", "−": "-", "⊙": "*", "·": "*", "ᵀ": ".T", "Σ": "sum", "σ": "sigmoid", "√": "sqrt",
-    "∂": "d", "≤": "<=", "≥": ">=", "¬": "~", "𝟙": "ones", "→": "->", "…": "...", "×": "x",
-    "½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "ᐟ": "/"})
+    "∂": "d", "≤": "<=", "≥": ">=", "≠": "!=", "𝟙": "ones", "→": "->", "…": "...", "×": "x",
+    "½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "ᐟ": "/", "′": "'"})
 _SUP_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-_SUB_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+_SUB_DIGITS = "₀₁₂₃₄₅₆₇₈₉ᵢⱼₖ"  # and the index letters of explain's entry-by-entry steps
 
 
 def _ascii_power(m: re.Match[str]) -> str:
@@ -41,11 +41,22 @@ def _ascii_power(m: re.Match[str]) -> str:
 
 
 def to_ascii(text: str) -> str:
-    """Transliterate printed Unicode math to plain ASCII (x² → x**2, Xᵀ → X.T, Σ₀ → sum_0)."""
+    """Transliterate printed Unicode math to plain ASCII (x² → x**2, Xᵀ → X.T, Σ₀ → sum_0,
+    Xᵢⱼ → X_ij)."""
     text = re.sub("[⁻ᵖ" + _SUP_DIGITS + "]+", _ascii_power, text)
     text = re.sub("[" + _SUB_DIGITS + "]+", lambda m: "_" + m.group().translate(
-        str.maketrans(_SUB_DIGITS, "0123456789")), text)
-    return text.translate(_ASCII).encode("ascii", "replace").decode()
+        str.maketrans(_SUB_DIGITS, "0123456789ijk")), text)
+    return "".join(c if c.isascii() else _ascii_letter(c) for c in text.translate(_ASCII))
+
+
+def _ascii_letter(c: str) -> str:
+    """θ → theta, Θ → Theta, x̄'s bar dropped; '?' for a sign with no ASCII spelling."""
+    name = unicodedata.name(c, "")
+    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")):
+        word = name.split()[-1].lower().replace("lamda", "lambda")
+        return word.capitalize() if "CAPITAL" in name else word
+    plain = unicodedata.normalize("NFKD", c).encode("ascii", "ignore").decode()
+    return plain if plain or unicodedata.combining(c) else "?"
 
 
 @dataclass
@@ -189,11 +200,6 @@ def _matmul(p: Printer, e: alg.MatMul, tight: bool) -> Printed:
     return a + p.dot(True, tight) + b, MUL
 
 
-def _outer(p: Printer, e: alg.Outer, tight: bool) -> Printed:
-    t = r"^\top" if p.latex else "ᵀ"
-    return p.wrap(e.a, MUL + 1, tight) + p.dot(True, tight) + p.wrap(e.b, ATOM) + t, MUL
-
-
 def _transpose(p: Printer, e: alg.Transpose, tight: bool) -> Printed:
     n = e.x.ndim
     if e.axes in (tuple(range(n - 2)) + (n - 1, n - 2), tuple(range(n))[::-1]):
@@ -240,12 +246,10 @@ RULES: dict[type[alg.Expr], Callable[[Printer, Any, bool], Printed]] = {
     alg.Mul: _mul,
     alg.Pow: _pow,
     alg.MatMul: _matmul,
-    alg.Outer: _outer,
     alg.Transpose: _transpose,
     alg.Sum: _sum,
     alg.Expand: _expand,
     alg.Compare: _compare,
-    alg.Sign: lambda p, e, tight: p.template("sign({0})", (e.x,), {}),
     alg.Apply: _apply,
 }
 
@@ -267,8 +271,8 @@ Slot = tuple[str, bool, bool]  # a {placeholder}: its key ("0", "p"), bare, brac
 _TOKEN = re.compile(r"\{\w+\}|[ᵀ⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|\w+|\s+|.")
 _LATEX_SUP = str.maketrans({"ᵀ": r"\top"} | str.maketrans(_SUP_DIGITS + "⁻", "0123456789-"))
 _LATEX_SIGNS = {"−": "-", "⊙": r"\odot", "·": r"\cdot", "…": r"\ldots", "Σ": r"\sum",
-                "≤": r"\leq", "≥": r"\geq", "√": r"\sqrt", "(": r"\left(", ")": r"\right)",
-                "[": r"\left[", "]": r"\right]"}
+                "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "√": r"\sqrt", "(": r"\left(",
+                ")": r"\right)", "[": r"\left[", "]": r"\right]"}
 _LATEX_OPERATORS = set("arccos arcsin arctan arg cos cosh cot coth csc deg det dim exp gcd hom inf "
                        "ker lg lim liminf limsup ln log max min sec sin sinh sup tan tanh".split())
 
