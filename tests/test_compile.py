@@ -43,8 +43,9 @@ def mse_value_and_grad(w):
     #   1/N comes from here
     # pow 2: power rule: d(xᵖ)/dx = p·xᵖ⁻¹ (for a square, the 2 in front comes from here)
     # sub: subtraction passes the gradient to the left side and its negative to the right
-    # matmul: ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape (and
-    #   ḡ·Bᵀ the only one with A's): that is why the transpose appears
+    # matmul: entry by entry, (AB)ᵢₖ = Σⱼ Aᵢⱼ Bⱼₖ, so ∂L/∂Bⱼₖ = Σᵢ Aᵢⱼ ḡᵢₖ, entry (j, k) of Aᵀ
+    #   times ḡ, and ∂L/∂Aᵢⱼ = Σₖ ḡᵢₖ Bⱼₖ, entry (i, j) of ḡ times Bᵀ: that is where the
+    #   transpose comes from (the shapes agree, which is a handy check)
     g_w = X.T @ r * (2 / 100)
     return loss, g_w
 '''
@@ -63,8 +64,9 @@ def linear_value_and_grad(W, b, X, Y):
     # add: addition passes the gradient through unchanged to both sides
     # b (2,) was broadcast to (100, 2) in the forward pass, so its gradient sums over axis 0
     g_b = np.sum(r * (2 / 200), axis=0)
-    # matmul: ḡ has the product's shape; Aᵀ·ḡ is the only product of A and ḡ with B's shape (and
-    #   ḡ·Bᵀ the only one with A's): that is why the transpose appears
+    # matmul: entry by entry, (AB)ᵢₖ = Σⱼ Aᵢⱼ Bⱼₖ, so ∂L/∂Bⱼₖ = Σᵢ Aᵢⱼ ḡᵢₖ, entry (j, k) of Aᵀ
+    #   times ḡ, and ∂L/∂Aᵢⱼ = Σₖ ḡᵢₖ Bⱼₖ, entry (i, j) of ḡ times Bᵀ: that is where the
+    #   transpose comes from (the shapes agree, which is a handy check)
     g_W = X.T @ r * (2 / 200)
     return loss, (g_W, g_b)
 '''.replace("am.mean", "np.mean")
