@@ -263,8 +263,8 @@ defop("clip", _clip,
 
 def _share(wins: Any, a: Any, b: Any, g: Any) -> Any:
     # Ties split the gradient evenly, and the other side gets 1 − this, so the two shares
-    # always add up to g.
-    return (wins + 0.5 * np.equal(a, b)).astype(g.dtype)
+    # always add up to g. The ½ in g's dtype makes the share g's dtype (float32 stays).
+    return wins + np.equal(a, b) * g.dtype.type(0.5)
 
 
 defop("maximum", np.maximum,
