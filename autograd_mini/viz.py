@@ -177,6 +177,8 @@ def draw_graph(root: Tensor | Node, *, show_grad: bool = True, show_values: bool
     names, e.g. Xᵀ · ḡ into w, where ḡ = ∂L/∂(op output).
     `rankdir` is Graphviz's direction: "LR" left to right, "TB" top to bottom (narrower, for
     a page's column). `legend=False` leaves out the key to the colours and shapes.
+    `show_values=False` leaves the values out of the boxes and `show_grad=False` the
+    gradients (both are shown by default).
     `max_nodes` bounds the boxes and ellipses drawn (None: no bound). The Digraph's
     `.render()`, `.pipe()` and `.view()` use `find_renderer`; its default format is SVG.
     """

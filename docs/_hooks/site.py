@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,6 @@ import sitegen  # noqa: E402
 
 
 def on_config(config: Any) -> Any:
-    # The reference inspects the package by importing it, submodules included; importing
-    # autograd_mini.__main__ runs the command line. A stand-in keeps it from running.
-    sys.modules.setdefault("autograd_mini.__main__", types.ModuleType("autograd_mini.__main__"))
     gaps = param_docs.new_gaps()
     if gaps:
         from mkdocs.exceptions import PluginError
