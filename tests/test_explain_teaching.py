@@ -63,6 +63,20 @@ def test_the_index_form_names_both_operands_of_a_matrix_product() -> None:
     assert "∂(A·B)ᵢₖ/∂Aᵢⱼ = Bⱼₖ, so ∂L/∂Aᵢⱼ = Σₖ ḡᵢₖ Bⱼₖ = (ḡ·Bᵀ)ᵢⱼ" in text
 
 
+def test_a_vector_operand_reads_as_numpy_writes_it() -> None:
+    """X·v and v·M with a 1-D v: no reshape bookkeeping in the formula, and the index form."""
+    rng = np.random.default_rng(4)
+    X = am.tensor(rng.normal(size=(5, 3)), name="X")
+    M = am.tensor(rng.normal(size=(3, 4)), name="M")
+    v = am.tensor(rng.normal(size=3), requires_grad=True, name="v")
+    e = am.explain(am.tanh(X @ v).sum(), wrt=v)
+    assert e.formula == "Xᵀ · (1 − tanh(X·v)²)" and e.check() <= 1e-12
+    assert "∂(X·v)ᵢ/∂vⱼ = Xᵢⱼ, so ∂L/∂vⱼ = Σᵢ Xᵢⱼ ḡᵢ = (Xᵀ·ḡ)ⱼ" in str(e)
+    e = am.explain(am.tanh(v @ M).sum(), wrt=v)
+    assert e.formula == "(1 − tanh(v·M)²) · Mᵀ" and e.check() <= 1e-12
+    assert "∂(v·M)ₖ/∂vⱼ = Mⱼₖ, so ∂L/∂vⱼ = Σₖ ḡₖ Mⱼₖ = (ḡ·Mᵀ)ⱼ" in str(e)
+
+
 # ---- 1/N in the user's own constant -----------------------------------------------------------
 
 

@@ -118,7 +118,7 @@ class Expr:
         axes = _inserted(self.shape, new)
         if axes is not None:
             return expand(self, new, axes)
-        return apply("reshape", (self,), {"shape": new})
+        return _vector_product(self, new) or apply("reshape", (self,), {"shape": new})
 
     __getitem__ = lambda self, index: apply("getitem", (self,), {"index": index})
 
@@ -435,6 +435,24 @@ def matmul(a: Expr, b: Expr) -> Expr:
     cb, sb, rb = _scalars_out(b)
     product = MatMul(ra, rb, _matmul_shape(a.shape, b.shape))
     return mul(Const(ca * cb), *sa, *sb, product)
+
+
+def _vector_product(x: Expr, shape: Shape) -> Expr | None:
+    """A matrix product with a vector as its column (or row), reshaped to drop that axis: the
+    product with the vector itself, as NumPy writes it (Xᵀ·ḡ, not reshape(Xᵀ·ḡ[:, None]))."""
+    c, scalars, rest = _scalars_out(x)
+    if not isinstance(rest, MatMul) or rest.a.ndim < 2 or rest.b.ndim < 2:
+        return None
+    a, b = rest.a, rest.b
+    if (shape == rest.shape[:-1] and isinstance(b, Expand) and b.x.ndim == 1
+            and b.shape == b.x.shape + (1,)):
+        b = b.x
+    elif (shape == rest.shape[:-2] + rest.shape[-1:] and isinstance(a, Expand) and a.x.ndim == 1
+          and a.shape == (1,) + a.x.shape):
+        a = a.x
+    else:
+        return None
+    return mul(Const(c), *scalars, MatMul(a, b, shape))
 
 
 def transpose(x: Expr, axes: tuple[int, ...]) -> Expr:
