@@ -158,7 +158,8 @@ class Explanation:
 
     `str()` lists the steps; `.formula` is the simplified result; `.check()` evaluates it with
     NumPy and compares with the autodiff gradient; `.latex()`, `.markdown()` and
-    `.text(ascii=True)` are the other forms (Jupyter shows the LaTeX).
+    `.text(ascii=True)` are the other forms. Jupyter shows each step's rule in words with its
+    equations typeset; with ascii=True it shows the plain text.
     """
 
     def __init__(self, root: Any, wrt: list[Any], *, ascii: bool = False) -> None:
