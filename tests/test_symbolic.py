@@ -69,6 +69,7 @@ def test_simplifying_keeps_the_numpy_shape() -> None:
     assert (Sym("s", ()) + x).shape == (3,)
     assert X.sum(axis=0, keepdims=True).shape == (1, 3)
     assert (X @ w).shape == (5, 1) and X.T.shape == (3, 5)
+    assert Sym("B", (2, 3, 4)).T.shape == (4, 3, 2)  # .T reverses every axis, as in NumPy
 
 
 def test_node_kinds_not_text_decide_the_parentheses() -> None:

@@ -83,9 +83,8 @@ class Expr:
 
     @property
     def T(self) -> Expr:
-        """The matrix transpose: swap the last two axes (a vector stays as it is)."""
-        n = self.ndim
-        return self if n < 2 else transpose(self, tuple(range(n - 2)) + (n - 1, n - 2))
+        """All axes reversed, as NumPy's and Tensor's .T (a vector stays as it is)."""
+        return transpose(self, tuple(range(self.ndim))[::-1])
 
     def transpose(self, *axes: int) -> Expr:
         return transpose(self, tuple(axes) if axes else tuple(range(self.ndim))[::-1])
