@@ -641,14 +641,16 @@ class _Writer:
         return None
 
     def _sum_of_squares(self, f: str, x: Code, axes: tuple[int, ...]) -> Code | None:
-        """Σ(v²) as v @ v, and mean(v²) as v @ v / N, for a float vector v: no N-sized
-        temporary for the squares."""
-        if not (f in ("sum", "mean") and x.ndim == 1 and axes == (0,) and x.dtype.kind == "f"
-                and x.kind == "ufunc" and x.attrs is np.power and x.args[1].kind == "const"
-                and x.args[1].attrs[0].is_(2) and x.args[0].dtype == x.dtype):
+        """Σ(v²) over all of v as v @ v (np.vdot(v, v) unless v is a vector), and mean(v²)
+        as that / N, for float v: no temporary the size of v for the squares."""
+        if not (f in ("sum", "mean") and x.ndim and axes == tuple(range(x.ndim))
+                and x.dtype.kind == "f" and x.kind == "ufunc" and x.attrs is np.power
+                and x.args[1].kind == "const" and x.args[1].attrs[0].is_(2)
+                and x.args[0].dtype == x.dtype):
             return None
         v = x.args[0]
-        dot = self.absorb(self.ufunc(np.matmul, v, v), x)
+        dot = self.ufunc(np.matmul, v, v) if v.ndim == 1 else self.npcall("vdot", (v, v))
+        dot = self.absorb(dot, x)
         return dot if f == "sum" else self.ufunc(np.divide, dot, v.size)
 
     def _scalar_like(self, x: Code, other: Code, shape: tuple[int, ...]) -> Code:

@@ -55,9 +55,9 @@ def numpy_w1(n: int, d: int) -> Step:
 
     def step() -> Any:
         # The floor holds one N-vector: X @ w - y reuses X @ w's temporary (NumPy elides it),
-        # r @ r needs no r ** 2, and X.T @ r is D long before it is scaled.
+        # np.vdot(r, r) needs no r ** 2, and X.T @ r is D long before it is scaled.
         r = X @ w - y
-        return r @ r / len(X), X.T @ r * (2 / len(X))
+        return np.vdot(r, r) / len(X), X.T @ r * (2 / len(X))
     return step
 
 

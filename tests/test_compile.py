@@ -37,7 +37,7 @@ MSE_CODE = '''\
 def mse_value_and_grad(w):
     """mse(w) and its gradient with respect to w, for w (3, 1) float64."""
     r = X @ w - y
-    loss = np.mean(r ** 2)
+    loss = np.vdot(r, r) / 100
 
     # mean: mean(x) = Σ(x) / N, so each of the N elements gets 1/N of the upstream gradient: the
     #   1/N comes from here
@@ -55,7 +55,7 @@ def linear_value_and_grad(W, b, X, Y):
     """linear(W, b, X, Y) and its gradient with respect to W, b, for W (3, 2) float64, b (2,)
     float64, X (100, 3) float64, Y (100, 2) float64."""
     r = X @ W + b - Y
-    loss = am.mean(r ** 2)
+    loss = np.vdot(r, r) / 200
 
     # mean: mean(x) = Σ(x) / N, so each of the N elements gets 1/N of the upstream gradient: the
     #   1/N comes from here
@@ -69,7 +69,7 @@ def linear_value_and_grad(W, b, X, Y):
     #   transpose comes from (the shapes agree, which is a handy check)
     g_W = X.T @ r * (2 / 200)
     return loss, (g_W, g_b)
-'''.replace("am.mean", "np.mean")
+'''
 
 
 def linear(W: Any, b: Any, X: Any, Y: Any) -> Any:
