@@ -65,6 +65,8 @@ def explain(root: Tensor, wrt: Tensor | Sequence[Tensor], *, ascii: bool = False
     `root` must be a scalar (0-d) Tensor with a graph; `wrt` a tensor of that graph (a leaf
     with requires_grad=True, or a named intermediate) or a list of them. Graphs more than
     `max_depth` ops deep are refused: their formulas are too long to read anyway.
+    `ascii=True` writes the formulas in plain ASCII (x**2, X.T @ g, sum(x), theta) instead of
+    Unicode math (x², Xᵀ · ḡ, Σ(x), θ), and Jupyter then shows plain text instead of LaTeX.
     """
     if getattr(root, "ndim", None) != 0:
         raise ValueError(f"explain needs a scalar (0-d) root, got shape {np.shape(root)}: reduce "
