@@ -147,13 +147,13 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
         node.versions = tuple(versions)
         if watched:
             node.watched = watched
-        if op.save_out and alias:
-            xs.append(out)
-            locked += (len(xs) - 1,)
-        if locked:
-            node.held = inplace.hold(xs, locked, watched)
-    elif op.save_out and alias:
-        node.held = inplace.hold((out,), (0,))
+    else:
+        locked = watched = ()  # the inputs are not saved: nothing of theirs to protect
+    if op.save_out and alias:
+        xs.append(out)  # after the Node took its tuple: only the lock sees it
+        locked += (len(xs) - 1,)
+    if locked:
+        node.held = inplace.hold(xs, locked, watched)
     if trace is not None:
         node.trace = trace
     t = Tensor._make(out, node)
