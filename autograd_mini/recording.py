@@ -166,7 +166,8 @@ def record(op: Op, *args: Any, **params: Any) -> Tensor:
 def _constant(a: Any, op: Op, args: tuple[Any, ...], xs: list[Any],
               params: dict[str, Any]) -> Tensor:
     """A non-Tensor operand as a constant graph vertex; object or text arrays are refused."""
-    arr = a if type(a) is np.ndarray or backends.is_foreign(a) else np.asarray(a)
+    arr = (a if type(a) is np.ndarray or type(a) not in _SCALARS and backends.is_foreign(a)
+           else np.asarray(a))
     if arr.dtype.kind not in "biuf":
         raise _forward_error(op, args, xs, params, TypeError(f"operand dtype {arr.dtype}"))
     c = object.__new__(Constant)
